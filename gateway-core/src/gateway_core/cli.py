@@ -1,0 +1,105 @@
+"""The ``gateway`` command: ``serve``, ``providers``, ``check-config``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .config import ConfigError, GatewayConfig, load_config
+from .plugins import PluginError, create_plugins
+
+
+def _load(path: str | None) -> GatewayConfig:
+    return load_config(path or os.environ.get("GATEWAY_CONFIG") or None)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    config = _load(args.config)
+    server = config.server
+    if args.host:
+        server.host = args.host
+    if args.port is not None:
+        server.port = args.port
+    if args.workers is not None:
+        server.workers = args.workers
+    if server.workers > 1:
+        # each worker builds its own app (and its own SDK clients) from the same config file
+        if args.config:
+            os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
+        create_app(config)  # fail here, once, on a bad config or a missing plugin
+        uvicorn.run("gateway_core.cli:app_from_environment", factory=True, host=server.host, port=server.port,
+                    workers=server.workers, loop="uvloop", http="httptools", log_level=server.log_level,
+                    access_log=server.access_log, lifespan="on")
+        return 0
+    app = create_app(config)
+    uvicorn.run(app, host=server.host, port=server.port, loop="uvloop", http="httptools",
+                log_level=server.log_level, access_log=server.access_log, lifespan="on")
+    return 0
+
+
+def app_from_environment():  # type: ignore[no-untyped-def]
+    """Application factory for multi-worker serving (reads ``GATEWAY_CONFIG``)."""
+    from .app import create_app
+
+    return create_app(_load(None))
+
+
+def _providers(args: argparse.Namespace) -> int:
+    from .gateway import Gateway
+
+    plugins = create_plugins()
+    gateway = Gateway(_load(args.config), plugins)
+    print("plugins (entry-point group gateway_provider):")
+    for kind in sorted(plugins.kinds):
+        info = gateway.infos[kind]
+        print(f"  {kind:<12} {info.description}")
+    for kind, error in sorted(plugins.failures.items()):
+        print(f"  {kind:<12} FAILED TO IMPORT: {error}")
+    print("configured instances:")
+    for name, instance in sorted(gateway.instances.items()):
+        key = "key set" if instance.settings.api_key else "no key"
+        base = instance.settings.base_url or "default URL"
+        print(f"  {name:<12} type={instance.kind:<10} {key:<8} {base}")
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from .gateway import Gateway
+
+    config = _load(args.config)
+    gateway = Gateway(config, create_plugins())
+    print(f"{config.source}: OK ({len(gateway.instances)} provider instances, {len(config.aliases)} aliases)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gateway`` command."""
+    parser = argparse.ArgumentParser(prog="gateway", description="Open Responses gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--config", help="YAML config file (default: $GATEWAY_CONFIG, else built-in defaults)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.set_defaults(run=_serve)
+    providers = commands.add_parser("providers", help="list discovered plugins and configured instances")
+    providers.add_argument("--config")
+    providers.set_defaults(run=_providers)
+    check = commands.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("--config", required=False)
+    check.set_defaults(run=_check_config)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (ConfigError, PluginError) as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

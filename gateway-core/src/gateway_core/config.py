@@ -1,0 +1,121 @@
+"""Configuration: YAML with ``${VAR}`` / ``${VAR:-default}`` from the environment, validated into typed settings.
+
+Every problem is reported as :class:`ConfigError` naming the file, the key and what is wrong. The schema is
+documented key by key in ``config/gateway.example.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import yaml
+from msgspec import Meta, Struct, field
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_PATH = re.compile(r" - at `\$(.*)`$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file, the key and the problem."""
+
+
+class ProviderSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One configured provider instance (``providers.<name>``). Passed to every provider hook."""
+
+    name: str = ""
+    type: str = ""
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout: Annotated[float, Meta(gt=0)] = 600.0
+    connect_timeout: Annotated[float, Meta(gt=0)] = 10.0
+    headers: dict[str, str] = field(default_factory=dict)
+    models: list[str] = field(default_factory=list)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never show the key in a log line or a traceback
+        key = "'***'" if self.api_key else "None"
+        return f"ProviderSettings(name={self.name!r}, type={self.type!r}, api_key={key}, base_url={self.base_url!r})"
+
+
+class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``server``: where and how the gateway listens."""
+
+    host: str = "0.0.0.0"
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8080
+    workers: Annotated[int, Meta(ge=1)] = 1
+    max_body_bytes: Annotated[int, Meta(ge=1024)] = 32 * 1024 * 1024
+    log_level: str = "info"
+    access_log: bool = False
+
+
+class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
+    """The whole configuration file."""
+
+    server: ServerSettings = field(default_factory=ServerSettings)
+    providers: dict[str, ProviderSettings] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    prefixes: dict[str, str] = field(default_factory=dict)
+    source: str = "<defaults>"
+
+
+def substitute_env(text: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}``; an unset ``${VAR}`` without default becomes empty."""
+
+    def replace(match: re.Match[str]) -> str:
+        value = environ.get(match.group(1))
+        if value:
+            return value
+        return match.group(2) if match.group(2) is not None else ""
+
+    return _ENV.sub(replace, text)
+
+
+def parse_config(text: str, source: str, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Parse YAML text into a :class:`GatewayConfig`; ``source`` names the file in error messages."""
+    environ = os.environ if environ is None else environ
+    try:
+        data = yaml.safe_load(substitute_env(text, environ))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
+    return config_from_data(data or {}, source)
+
+
+def config_from_data(data: Any, source: str = "<dict>") -> GatewayConfig:
+    """Validate already-parsed data (a dict, as from YAML) into a :class:`GatewayConfig`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (server, providers, aliases, prefixes)")
+    try:
+        config = msgspec.convert(data, GatewayConfig, str_keys=True)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _PATH.search(text)
+        key = match.group(1).lstrip(".") if match else "?"
+        problem = text[: match.start()] if match else text
+        raise ConfigError(f"{source}: key '{key}': {problem}") from None
+    config.source = source
+    for name, settings in config.providers.items():
+        settings.name = name
+        settings.type = settings.type or name
+        if settings.api_key == "":
+            settings.api_key = None
+    for alias, target in config.aliases.items():
+        if not target:
+            raise ConfigError(f"{source}: key 'aliases.{alias}': must name a model, e.g. 'openai/gpt-4o-mini'")
+    return config
+
+
+def load_config(path: str | os.PathLike[str] | None) -> GatewayConfig:
+    """Load the config file at ``path`` (``None``: defaults only)."""
+    if path is None:
+        return GatewayConfig()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read the config file: {exc.strerror or exc}") from None
+    return parse_config(text, str(file))

@@ -1,0 +1,122 @@
+"""Decode and validate a ``POST /v1/responses`` body in one pass, then normalise it.
+
+After :func:`decode_request`, ``request.input`` is a list of items and every message's ``content`` is a part
+list, so no provider deals with the string shorthands. Items sent without ``type`` (as LangChain and the AI
+SDK do) are accepted: with a ``role`` they are messages, with only an ``id`` they are item references.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from .errors import InvalidRequestError
+from .types import (
+    FunctionCallOutput,
+    InputText,
+    Message,
+    OutputText,
+    Refusal,
+    ResponseRequest,
+)
+
+_decode_typed = msgspec.json.Decoder(ResponseRequest).decode
+_decode_any = msgspec.json.Decoder().decode
+_PATH = re.compile(r" - at `\$(.*)`$")
+_SYSTEM_ROLES = frozenset({"system", "developer"})
+
+
+def _param_of(error: msgspec.ValidationError) -> tuple[str | None, str]:
+    """Turn msgspec's ``... - at `$.input[0].content``` into ``("input[0].content", "...")``."""
+    text = str(error)
+    match = _PATH.search(text)
+    if not match:
+        return None, text
+    path = match.group(1).lstrip(".")
+    return path or None, text[: match.start()]
+
+
+def _fill_missing_types(body: Any) -> bool:
+    """Give untyped input items their implied ``type``; True when anything changed."""
+    if not isinstance(body, dict):
+        return False
+    items = body.get("input")
+    if not isinstance(items, list):
+        return False
+    changed = False
+    for item in items:
+        if isinstance(item, dict) and "type" not in item:
+            if "role" in item:
+                item["type"] = "message"
+                changed = True
+            elif "id" in item:
+                item["type"] = "item_reference"
+                changed = True
+    return changed
+
+
+def decode_request(body: bytes) -> ResponseRequest:
+    """Decode, validate and normalise a request body. Raises :class:`InvalidRequestError` with ``param``."""
+    try:
+        request = _decode_typed(body)
+    except msgspec.DecodeError as exc:
+        if not isinstance(exc, msgspec.ValidationError):
+            raise InvalidRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+        request = _decode_lenient(body, exc)
+    normalise(request)
+    return request
+
+
+def _decode_lenient(body: bytes, first_error: msgspec.ValidationError) -> ResponseRequest:
+    data = _decode_any(body)
+    if not isinstance(data, dict):
+        raise InvalidRequestError("the body must be a JSON object", code="invalid_type")
+    error = first_error
+    if _fill_missing_types(data):
+        try:
+            return msgspec.convert(data, ResponseRequest)
+        except msgspec.ValidationError as exc:
+            error = exc
+    param, message = _param_of(error)
+    raise InvalidRequestError(f"invalid value for '{param}': {message}" if param else message,
+                              code="invalid_type", param=param) from None
+
+
+def normalise(request: ResponseRequest) -> None:
+    """Make ``input`` a list and every message's content a part list; check what msgspec cannot."""
+    if request.model is None or not request.model.strip():
+        raise InvalidRequestError("'model' is required", code="missing_required_parameter", param="model")
+    raw = request.input
+    if raw is None or raw == "" or raw == []:
+        raise InvalidRequestError("'input' must not be empty", code="empty_input", param="input")
+    if isinstance(raw, str):
+        request.input = [Message(role="user", content=[InputText(raw)])]
+        return
+    for index, item in enumerate(raw):
+        if type(item) is Message:
+            content = item.content
+            if isinstance(content, str):
+                if item.role == "assistant":
+                    item.content = [OutputText(content)]
+                else:
+                    item.content = [InputText(content)]
+            elif item.role in _SYSTEM_ROLES:
+                for part_index, part in enumerate(content):
+                    if type(part) is not InputText:
+                        raise InvalidRequestError(
+                            f"{item.role} messages may only contain input_text parts",
+                            code="invalid_value",
+                            param=f"input[{index}].content[{part_index}]",
+                        )
+            elif item.role == "user":
+                for part_index, part in enumerate(content):
+                    if type(part) in (OutputText, Refusal):
+                        raise InvalidRequestError(
+                            "user messages may not contain output_text or refusal parts",
+                            code="invalid_value",
+                            param=f"input[{index}].content[{part_index}]",
+                        )
+        elif type(item) is FunctionCallOutput and isinstance(item.output, list) and not item.output:
+            item.output = ""

@@ -1,0 +1,96 @@
+"""The echo protocol: how the mock provider and every fake upstream answer, so one conformance suite fits all.
+
+A fake upstream parses its provider's wire format into an :class:`EchoRequest`, calls :func:`echo_reply`,
+and renders the :class:`EchoReply` in its wire format. The reply depends on the last user text (the prompt):
+
+=================  ==========================================================================================
+prompt             reply
+=================  ==========================================================================================
+(last input is a   text ``tool said: <output>``
+tool result)
+``error:NNN``      an upstream HTTP error with status NNN in the provider's error format (``retry-after: 1``
+                   for 429)
+``system?``        text: the system instructions received, joined with a newline
+``history?``       text: every turn received as ``role:text``, joined with `` | ``
+``image?``         text ``images: N`` (images received in the whole input)
+``length!``        text ``cut short``, finished by the output-token limit
+``cut!``           streaming: a few text chunks, then the connection ends with no end marker
+(tools given and   a call of the forced tool (else the first tool) with arguments ``{"text": <prompt>}``
+tool_choice is
+not ``none``)
+anything else      text: the prompt itself
+=================  ==========================================================================================
+
+Streams split text into word chunks (:func:`chunk_text`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+_WORDS = re.compile(r"\s*\S+\s*|\s+")
+
+
+@dataclass
+class EchoRequest:
+    """What an upstream received, in provider-neutral form."""
+
+    system: list[str] = field(default_factory=list)
+    turns: list[tuple[str, str]] = field(default_factory=list)
+    images: int = 0
+    tools: list[str] = field(default_factory=list)
+    tool_choice: str = "auto"
+    forced_tool: str | None = None
+    tool_output: str | None = None
+
+
+@dataclass
+class EchoReply:
+    """What the upstream answers."""
+
+    text: str | None = None
+    call_name: str | None = None
+    call_arguments: str | None = None
+    error_status: int | None = None
+    finish: str = "stop"
+    cut: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+def echo_reply(request: EchoRequest) -> EchoReply:
+    """The reply to ``request`` under the echo protocol."""
+    prompt = next((text for role, text in reversed(request.turns) if role == "user"), "")
+    reply = _reply(request, prompt.strip())
+    words = sum(len(text.split()) for _, text in request.turns) + sum(len(s.split()) for s in request.system)
+    reply.input_tokens = max(1, words)
+    reply.output_tokens = len((reply.text or reply.call_arguments or "").split())
+    return reply
+
+
+def _reply(request: EchoRequest, prompt: str) -> EchoReply:
+    if request.tool_output is not None:
+        return EchoReply(text=f"tool said: {request.tool_output}")
+    if prompt.startswith("error:") and prompt[6:9].isdigit():
+        return EchoReply(error_status=int(prompt[6:9]))
+    if prompt == "system?":
+        return EchoReply(text="\n".join(request.system))
+    if prompt == "history?":
+        return EchoReply(text=" | ".join(f"{role}:{text}" for role, text in request.turns))
+    if prompt == "image?":
+        return EchoReply(text=f"images: {request.images}")
+    if prompt == "length!":
+        return EchoReply(text="cut short", finish="length")
+    if prompt == "cut!":
+        return EchoReply(text="this stream will be cut off", cut=True)
+    if request.tools and request.tool_choice != "none":
+        name = request.forced_tool or request.tools[0]
+        return EchoReply(call_name=name, call_arguments=json.dumps({"text": prompt}))
+    return EchoReply(text=prompt)
+
+
+def chunk_text(text: str) -> list[str]:
+    """Split text into word chunks whose concatenation is the text."""
+    return _WORDS.findall(text) or [text]

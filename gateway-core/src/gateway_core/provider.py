@@ -1,0 +1,124 @@
+"""A configured provider instance with its plugin's hooks bound to it once, at startup.
+
+The request path calls :class:`BoundProvider` methods, which call the plugin's functions directly: no
+``pm.hook`` dispatch per request (that would run every plugin's ``async def`` and, with ``firstresult``,
+return the first plugin's coroutine, i.e. silently the wrong provider).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+from msgspec import Struct, field
+from pluggy import HookImpl
+
+from .config import ProviderSettings
+from .deltas import Delta
+from .errors import GatewayError
+from .types import ResponseRequest
+
+
+class ProviderInfo(Struct, kw_only=True):
+    """Static facts about a provider kind (``gateway_provider_info``)."""
+
+    description: str = ""
+    api_key_env: tuple[str, ...] = ()
+    model_prefixes: tuple[str, ...] = ()
+    package: str = ""
+
+
+class Capabilities(Struct, kw_only=True):
+    """What one configured instance can do (``gateway_capabilities``); the core and the tests read it."""
+
+    streaming: bool = True
+    tools: bool = True
+    images: bool = True
+    files: bool = True
+    reasoning: bool = True
+    structured_output: bool = True
+
+
+def bind(impl: HookImpl | None, fixed: dict[str, Any], dynamic: Sequence[str]) -> Callable[..., Any] | None:
+    """A function taking the ``dynamic`` arguments positionally and calling ``impl`` with the arguments it
+    declares, drawn from those and from ``fixed`` (pluggy's opt-in argument rule, resolved once)."""
+    if impl is None:
+        return None
+    function = impl.function
+    declared = set(impl.argnames) | set(impl.kwargnames)
+    fixed_kwargs = {name: value for name, value in fixed.items() if name in declared}
+    picks = tuple((name, index) for index, name in enumerate(dynamic) if name in declared)
+
+    def call(*args: Any) -> Any:
+        kwargs = fixed_kwargs.copy()
+        for name, index in picks:
+            kwargs[name] = args[index]
+        return function(**kwargs)
+
+    return call
+
+
+class BoundProvider:
+    """One configured instance: its settings, capabilities, SDK client and bound hook functions."""
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        hooks: dict[str, HookImpl],
+        info: ProviderInfo,
+        capabilities: Capabilities,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.kind = settings.type
+        self.info = info
+        self.capabilities = capabilities
+        self.client: Any = None
+        self._hooks = hooks
+        fixed = {"settings": settings}
+        self._translate = bind(hooks["gateway_translate"], fixed, ("request", "model"))
+        self._map_error = bind(hooks["gateway_map_error"], fixed, ("error",))
+        self._invoke: Callable[..., Any] | None = None
+        self._stream: Callable[..., Any] | None = None
+        self._close: Callable[..., Any] | None = None
+        self._redact = settings.api_key if settings.api_key and len(settings.api_key) >= 6 else None
+
+    def start(self) -> None:
+        """Create the SDK client (once) and bind the hooks that use it."""
+        create = bind(self._hooks["gateway_create_client"], {"settings": self.settings}, ())
+        self.client = create() if create else None
+        fixed = {"settings": self.settings, "client": self.client}
+        self._invoke = bind(self._hooks["gateway_invoke"], fixed, ("native",))
+        self._stream = bind(self._hooks["gateway_stream"], fixed, ("native",))
+        self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())
+
+    async def close(self) -> None:
+        """Close the SDK client."""
+        if self._close is not None and self.client is not None:
+            await self._close()
+        self.client = None
+
+    def translate(self, request: ResponseRequest, model: str) -> Any:
+        """The native request for ``model``."""
+        return self._translate(request, model)  # type: ignore[misc]
+
+    async def invoke(self, native: Any) -> Sequence[Delta]:
+        """Run the request, not streaming."""
+        return await self._invoke(native)  # type: ignore[misc]
+
+    async def stream(self, native: Any) -> AsyncIterator[Sequence[Delta]]:
+        """Open the stream; returns the iterator of delta lists."""
+        return await self._stream(native)  # type: ignore[misc]
+
+    def map_error(self, error: BaseException) -> GatewayError:
+        """The plugin's mapping of an SDK exception, with this instance's key redacted from the message."""
+        mapped = error if isinstance(error, GatewayError) else self._map_error(error)  # type: ignore[misc]
+        if mapped is None:
+            mapped = GatewayError(
+                f"the upstream call to provider '{self.name}' failed ({type(error).__name__})",
+                code="upstream_error",
+            )
+        key = self._redact
+        if key is not None and key in mapped.message:
+            mapped.message = mapped.message.replace(key, "***")
+        return mapped

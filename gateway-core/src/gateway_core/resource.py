@@ -1,0 +1,60 @@
+"""The response resource's echo of the request: every required key, defaults filled, nothing omitted."""
+
+from __future__ import annotations
+
+import time
+
+from .ids import new_id
+from .types import (
+    AllowedTools,
+    FunctionChoice,
+    ResponseRequest,
+    ResponseResource,
+    TextField,
+    TextFormatText,
+)
+
+
+def new_resource(request: ResponseRequest, *, store: bool = False) -> ResponseResource:
+    """An ``in_progress`` resource echoing ``request`` (the model string as the client sent it)."""
+    text = request.text
+    return ResponseResource(
+        id=new_id("resp"),
+        created_at=int(time.time()),
+        model=request.model,  # type: ignore[arg-type]
+        previous_response_id=request.previous_response_id,
+        instructions=request.instructions,
+        tools=request.tools or [],
+        tool_choice=request.tool_choice if request.tool_choice is not None else "auto",
+        truncation=request.truncation or "disabled",
+        parallel_tool_calls=request.parallel_tool_calls if request.parallel_tool_calls is not None else True,
+        text=TextField(format=text.format, verbosity=text.verbosity) if text else TextField(TextFormatText()),
+        top_p=request.top_p if request.top_p is not None else 1.0,
+        presence_penalty=request.presence_penalty or 0.0,
+        frequency_penalty=request.frequency_penalty or 0.0,
+        top_logprobs=request.top_logprobs or 0,
+        temperature=request.temperature if request.temperature is not None else 1.0,
+        reasoning=request.reasoning,
+        max_output_tokens=request.max_output_tokens,
+        max_tool_calls=request.max_tool_calls,
+        store=store,
+        service_tier=request.service_tier if request.service_tier not in (None, "auto") else "default",
+        metadata=request.metadata or {},
+        safety_identifier=request.safety_identifier,
+        prompt_cache_key=request.prompt_cache_key,
+    )
+
+
+def allowed_tool_names(request: ResponseRequest) -> frozenset[str]:
+    """The tools the model may call in this request: declared, and within ``allowed_tools`` if given."""
+    declared = frozenset(tool.name for tool in request.tools or ())
+    choice = request.tool_choice
+    if choice == "none":
+        return frozenset()
+    if type(choice) is AllowedTools:
+        if choice.mode == "none":
+            return frozenset()
+        return declared & frozenset(tool.name for tool in choice.tools)
+    if type(choice) is FunctionChoice:
+        return declared & {choice.name}
+    return declared
