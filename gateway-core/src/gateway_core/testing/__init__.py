@@ -1,0 +1,26 @@
+"""The test kit for the gateway and its provider plugins (needs the ``testing`` extra: pytest, jsonschema,
+httpx).
+
+- :class:`ProviderConformance`: the conformance suite a provider package subclasses.
+- :func:`serve_asgi`, :func:`run_gateway`: run a fake upstream or the gateway on 127.0.0.1.
+- :class:`Validator`, :func:`parse_sse`: validate bodies and whole event streams against openapi.json.
+- The pytest plugin (loaded automatically) adds the fixtures ``openresponses``, ``gateway_url`` and
+  ``start_gateway``.
+"""
+
+from .conformance import GatewayClient, ProviderConformance, function_calls, output_text
+from .servers import run_gateway, serve_asgi
+from .validator import StreamViolation, Validator, default_validator, parse_sse
+
+__all__ = [
+    "GatewayClient",
+    "ProviderConformance",
+    "StreamViolation",
+    "Validator",
+    "default_validator",
+    "function_calls",
+    "output_text",
+    "parse_sse",
+    "run_gateway",
+    "serve_asgi",
+]

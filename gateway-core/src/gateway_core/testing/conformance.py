@@ -1,0 +1,316 @@
+"""The provider conformance suite: the same end-to-end tests for every provider plugin.
+
+A provider package runs it against its own fake upstream (an ASGI app speaking the provider's real wire
+format and answering under the echo protocol, :mod:`gateway_core.echo`) in a few lines::
+
+    from gateway_core.testing import ProviderConformance
+    from .fake_upstream import create_app
+
+    class TestConformance(ProviderConformance):
+        model = "acme-large"
+
+        @pytest.fixture(scope="class")
+        @classmethod
+        def upstream_app(cls):
+            return create_app()
+
+        @pytest.fixture(scope="class")
+        @classmethod
+        def gateway_config(cls, upstream_url):
+            return {"providers": {"acme": {"api_key": cls.api_key, "base_url": upstream_url}}}
+
+Every test drives the real gateway over HTTP and validates each body and stream against openapi.json.
+Capabilities the instance reports as missing (``gateway_capabilities``) turn their tests into skips.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ..app import create_app
+from ..config import config_from_data
+from ..provider import Capabilities
+from .servers import serve_asgi
+from .validator import Validator, default_validator, parse_sse
+
+PNG_DATA_URL = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+WEATHER_TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+}
+CLOCK_TOOL = {
+    "type": "function",
+    "name": "get_time",
+    "description": "Time in a city",
+    "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
+}
+
+
+class GatewayClient:
+    """A small HTTP client for the gateway that validates everything it receives."""
+
+    def __init__(self, base_url: str, validator: Validator) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        self.validator = validator
+
+    def post(self, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        """POST /v1/responses, unvalidated."""
+        return self.http.post("/v1/responses", json=body, **kwargs)
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A non-streaming call that must succeed; returns the validated resource."""
+        response = self.post(body)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("application/json")
+        resource = response.json()
+        self.validator.validate_response(resource)
+        return resource
+
+    def stream(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """A streaming call; returns the validated events and the terminal snapshot."""
+        response = self.post({**body, "stream": True})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events, done = parse_sse(response.content)
+        terminal = self.validator.check_stream(events, done)
+        self.validator.validate_response(terminal)
+        return events, terminal
+
+    def error(self, body: dict[str, Any], status: int) -> dict[str, Any]:
+        """A call that must fail with ``status``; returns the validated error object."""
+        response = self.post(body)
+        assert response.status_code == status, response.text
+        payload = response.json()
+        self.validator.validate_error(payload)
+        return payload["error"]
+
+
+def output_text(resource: dict[str, Any]) -> str:
+    """All output_text of a resource's message items."""
+    return "".join(
+        part["text"]
+        for item in resource["output"]
+        if item["type"] == "message"
+        for part in item["content"]
+        if part["type"] == "output_text"
+    )
+
+
+def function_calls(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The function_call items of a resource."""
+    return [item for item in resource["output"] if item["type"] == "function_call"]
+
+
+class ProviderConformance:
+    """Base class of a provider's conformance run. Set ``model``; provide ``upstream_app`` and
+    ``gateway_config`` fixtures (class-scoped). Use ``api_key`` as the instance's key: tests check that it
+    never reaches a client."""
+
+    model: str = ""
+    api_key: str = "sk-conformance-secret-0123456789abcdef"
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def upstream_app(cls) -> Any:
+        """The fake upstream ASGI app (override)."""
+        raise NotImplementedError("override the upstream_app fixture")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def upstream_url(cls, upstream_app: Any) -> Iterator[str]:
+        """Base URL of the running fake upstream."""
+        with serve_asgi(upstream_app) as url:
+            yield url
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def gateway_config(cls, upstream_url: str) -> dict[str, Any]:
+        """The gateway config pointing the provider at ``upstream_url`` (override)."""
+        raise NotImplementedError("override the gateway_config fixture")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def gateway_app(cls, gateway_config: dict[str, Any]) -> Any:
+        """The gateway application under test."""
+        return create_app(config_from_data(gateway_config, "<conformance config>"))
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def gateway(cls, gateway_app: Any) -> Iterator[GatewayClient]:
+        """A validating client of the running gateway."""
+        with serve_asgi(gateway_app) as url:
+            client = GatewayClient(url, default_validator())
+            yield client
+            client.http.close()
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def capabilities(cls, gateway_app: Any) -> Capabilities:
+        """What the routed instance says it can do."""
+        instance, _ = gateway_app.state.gateway.router.resolve(cls.model)
+        return instance.capabilities
+
+    def body(self, input: Any, **extra: Any) -> dict[str, Any]:
+        """A request body for ``self.model``."""
+        return {"model": self.model, "input": input, **extra}
+
+    # -- text -------------------------------------------------------------------------------------------
+
+    def test_text(self, gateway: GatewayClient) -> None:
+        resource = gateway.create(self.body("Hello, gateway world!"))
+        assert resource["status"] == "completed"
+        assert resource["model"] == self.model
+        assert output_text(resource) == "Hello, gateway world!"
+        assert resource["usage"]["input_tokens"] > 0 and resource["usage"]["output_tokens"] > 0
+        assert resource["usage"]["total_tokens"] >= resource["usage"]["input_tokens"]
+        assert resource["id"].startswith("resp_") and resource["output"][0]["id"].startswith("msg_")
+
+    def test_stream_text(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        events, terminal = gateway.stream(self.body("one two three four five"))
+        deltas = [event["delta"] for event in events if event["type"] == "response.output_text.delta"]
+        assert len(deltas) >= 2, "text arrives in several deltas"
+        assert "".join(deltas) == "one two three four five"
+        assert terminal["status"] == "completed" and output_text(terminal) == "one two three four five"
+        assert terminal["usage"]["output_tokens"] > 0
+
+    def test_instructions(self, gateway: GatewayClient) -> None:
+        resource = gateway.create(self.body("system?", instructions="Answer in French."))
+        assert output_text(resource) == "Answer in French."
+        assert resource["instructions"] == "Answer in French."
+
+    def test_system_message(self, gateway: GatewayClient) -> None:
+        body = self.body([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "system?"}])
+        assert output_text(gateway.create(body)) == "Be brief."
+
+    def test_multi_turn(self, gateway: GatewayClient) -> None:
+        body = self.body([
+            {"type": "message", "role": "user", "content": "first"},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "second"}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "history?"}]},
+        ])
+        assert output_text(gateway.create(body)) == "user:first | assistant:second | user:history?"
+
+    def test_max_output_tokens(self, gateway: GatewayClient) -> None:
+        resource = gateway.create(self.body("length!", max_output_tokens=16))
+        assert resource["status"] == "incomplete"
+        assert resource["incomplete_details"] == {"reason": "max_output_tokens"}
+        assert resource["completed_at"] is None and resource["max_output_tokens"] == 16
+
+    # -- tools ------------------------------------------------------------------------------------------
+
+    def test_tool_call(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        resource = gateway.create(self.body("Paris", tools=[WEATHER_TOOL]))
+        calls = function_calls(resource)
+        assert len(calls) == 1 and resource["status"] == "completed"
+        assert calls[0]["name"] == "get_weather" and json.loads(calls[0]["arguments"]) == {"text": "Paris"}
+        assert calls[0]["call_id"] and calls[0]["id"].startswith("fc_")
+        assert resource["tools"][0]["name"] == "get_weather"
+
+    def test_stream_tool_call(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not (capabilities.tools and capabilities.streaming):
+            pytest.skip("the provider cannot stream tool calls")
+        events, terminal = gateway.stream(self.body("Oslo", tools=[WEATHER_TOOL]))
+        kinds = [event["type"] for event in events]
+        assert "response.function_call_arguments.delta" in kinds
+        assert "response.function_call_arguments.done" in kinds
+        calls = function_calls(terminal)
+        assert len(calls) == 1 and json.loads(calls[0]["arguments"]) == {"text": "Oslo"}
+
+    def test_forced_tool(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        body = self.body("Rome", tools=[WEATHER_TOOL, CLOCK_TOOL], tool_choice={"type": "function", "name": "get_time"})
+        calls = function_calls(gateway.create(body))
+        assert [call["name"] for call in calls] == ["get_time"]
+
+    def test_allowed_tools(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        choice = {"type": "allowed_tools", "mode": "required", "tools": [{"type": "function", "name": "get_time"}]}
+        resource = gateway.create(self.body("Rome", tools=[WEATHER_TOOL, CLOCK_TOOL], tool_choice=choice))
+        assert [call["name"] for call in function_calls(resource)] == ["get_time"]
+        assert resource["tool_choice"]["type"] == "allowed_tools" and resource["tool_choice"]["mode"] == "required"
+
+    def test_tool_choice_none(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        resource = gateway.create(self.body("just talk", tools=[WEATHER_TOOL], tool_choice="none"))
+        assert function_calls(resource) == [] and output_text(resource) == "just talk"
+
+    def test_tool_round_trip(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        body = self.body(
+            [
+                {"role": "user", "content": "What is the weather in Paris?"},
+                {"type": "function_call", "call_id": "call_abc123", "name": "get_weather",
+                 "arguments": '{"text": "Paris"}'},
+                {"type": "function_call_output", "call_id": "call_abc123", "output": "sunny, 21C"},
+            ],
+            tools=[WEATHER_TOOL],
+        )
+        resource = gateway.create(body)
+        assert output_text(resource) == "tool said: sunny, 21C"
+
+    # -- images -----------------------------------------------------------------------------------------
+
+    def test_image_input(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.images:
+            pytest.skip("the provider takes no images")
+        body = self.body([{"role": "user", "content": [
+            {"type": "input_text", "text": "image?"},
+            {"type": "input_image", "image_url": PNG_DATA_URL, "detail": "low"},
+        ]}])
+        assert output_text(gateway.create(body)) == "images: 1"
+
+    # -- errors -----------------------------------------------------------------------------------------
+
+    @pytest.mark.parametrize(
+        ("upstream_status", "status", "error_type"),
+        [
+            (400, 400, "invalid_request"),
+            (401, 500, "server_error"),
+            (403, 500, "server_error"),
+            (404, 404, "not_found"),
+            (429, 429, "too_many_requests"),
+            (500, 500, "server_error"),
+            (503, 503, "server_error"),
+        ],
+    )
+    def test_upstream_error(self, gateway: GatewayClient, upstream_status: int, status: int, error_type: str) -> None:
+        response = gateway.post(self.body(f"error:{upstream_status}"))
+        assert response.status_code == status, response.text
+        payload = response.json()
+        gateway.validator.validate_error(payload)
+        assert payload["error"]["type"] == error_type
+        assert self.api_key not in response.text
+        if upstream_status == 429:
+            assert response.headers.get("retry-after") is not None
+
+    def test_stream_error_before_first_event(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        error = gateway.error(self.body("error:429", stream=True), 429)
+        assert error["type"] == "too_many_requests"
+
+    def test_stream_cut_mid_way(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        events, terminal = gateway.stream(self.body("cut!"))
+        assert [event["type"] for event in events[-2:]] == ["error", "response.failed"]
+        assert events[-2]["error"]["type"] == "server_error"
+        assert terminal["status"] == "failed" and terminal["error"]["code"]
+        assert self.api_key not in json.dumps(events)
