@@ -283,7 +283,7 @@ class OutputReasoning(Struct, tag="reasoning", tag_field="type", omit_defaults=T
 
     id: str
     summary: list[SummaryText]
-    status: str = "completed"
+    status: str
     content: list[ReasoningText] = field(default_factory=list)
     encrypted_content: str | None = None
 
