@@ -46,7 +46,8 @@ def test_request_id_is_generated(gateway: httpx.Client) -> None:
 
 
 def test_invalid_json(gateway: httpx.Client, openresponses: Any) -> None:
-    response = gateway.post("/v1/responses", content=b'{"model": "mock", "input": ', headers={"content-type": "application/json"})
+    response = gateway.post("/v1/responses", content=b'{"model": "mock", "input": ',
+                            headers={"content-type": "application/json"})
     expect_error(response, 400, openresponses, type="invalid_request", code="invalid_json")
 
 
@@ -148,7 +149,8 @@ def test_background_is_refused(gateway: httpx.Client, openresponses: Any) -> Non
 
 
 def test_untyped_items_are_accepted(gateway: httpx.Client) -> None:
-    body = {"model": "mock", "input": [{"role": "developer", "content": "rule"}, {"role": "user", "content": "system?"}]}
+    body = {"model": "mock",
+            "input": [{"role": "developer", "content": "rule"}, {"role": "user", "content": "system?"}]}
     response = gateway.post("/v1/responses", json=body)
     assert output_text(response.json()) == "rule"
 
@@ -163,4 +165,5 @@ def test_probes_and_models(gateway: httpx.Client) -> None:
     ready = gateway.get("/readyz")
     assert ready.status_code == 200 and "mock" in ready.json()["providers"]
     models = gateway.get("/v1/models").json()
-    assert models["object"] == "list" and {"id": "fast", "object": "model", "created": 0, "owned_by": "alias"} in models["data"]
+    assert models["object"] == "list"
+    assert {"id": "fast", "object": "model", "created": 0, "owned_by": "alias"} in models["data"]

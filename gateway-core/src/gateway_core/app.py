@@ -82,7 +82,7 @@ class ResponsesEndpoint:
             request_id = os.urandom(12).hex().encode()
         headers = [(b"x-request-id", request_id)]
         try:
-            if not content_type.split(b";", 1)[0].strip().lower() in _ACCEPTED_TYPES:
+            if content_type.split(b";", 1)[0].strip().lower() not in _ACCEPTED_TYPES:
                 raise UnsupportedMediaTypeError(
                     "send the body as JSON with 'Content-Type: application/json'", code="unsupported_media_type"
                 )
@@ -164,10 +164,10 @@ class ResponsesEndpoint:
             raise InvalidRequestError(f"provider '{name}' does not support tools", code="unsupported_parameter",
                                       param="tools")
         text = request.text
-        if text is not None and type(text.format) in (TextFormatJsonSchema, TextFormatJsonObject):
-            if not caps.structured_output:
-                raise InvalidRequestError(f"provider '{name}' does not support structured output",
-                                          code="unsupported_parameter", param="text.format")
+        structured = text is not None and type(text.format) in (TextFormatJsonSchema, TextFormatJsonObject)
+        if structured and not caps.structured_output:
+            raise InvalidRequestError(f"provider '{name}' does not support structured output",
+                                      code="unsupported_parameter", param="text.format")
         if caps.images and caps.files:
             return
         for index, item in enumerate(request.items):
@@ -270,7 +270,7 @@ def _log_upstream_error(instance: BoundProvider, error: GatewayError, exc: BaseE
 
 async def _send(send: Any, status: int, headers: list, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": headers + [(b"content-length", str(len(body)).encode())]})
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -89,14 +89,14 @@ def config_from_data(data: Any, source: str = "<dict>") -> GatewayConfig:
     """Validate already-parsed data (a dict, as from YAML) into a :class:`GatewayConfig`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of keys (server, providers, aliases, prefixes)")
-    try:
-        config = msgspec.convert(data, GatewayConfig, str_keys=True)
-    except msgspec.ValidationError as exc:
-        text = str(exc)
-        match = _PATH.search(text)
-        key = match.group(1).lstrip(".") if match else "?"
-        problem = text[: match.start()] if match else text
-        raise ConfigError(f"{source}: key '{key}': {problem}") from None
+    providers = data.get("providers") or {}
+    if not isinstance(providers, dict):
+        raise ConfigError(f"{source}: key 'providers': must be a mapping of instance name to settings")
+    config = _convert({**data, "providers": {}}, GatewayConfig, source, "")
+    config.providers = {
+        str(name): _convert(settings or {}, ProviderSettings, source, f"providers.{name}")
+        for name, settings in providers.items()
+    }
     config.source = source
     for name, settings in config.providers.items():
         settings.name = name
@@ -107,6 +107,19 @@ def config_from_data(data: Any, source: str = "<dict>") -> GatewayConfig:
         if not target:
             raise ConfigError(f"{source}: key 'aliases.{alias}': must name a model, e.g. 'openai/gpt-4o-mini'")
     return config
+
+
+def _convert(data: Any, kind: type[Any], source: str, prefix: str) -> Any:
+    """``msgspec.convert`` with errors as ``file: key 'a.b': problem``."""
+    try:
+        return msgspec.convert(data, kind, str_keys=True)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _PATH.search(text)
+        path = match.group(1) if match else ""
+        problem = text[: match.start()] if match else text
+        key = (prefix + path).lstrip(".") or "(top level)"
+        raise ConfigError(f"{source}: key '{key}': {problem}") from None
 
 
 def load_config(path: str | os.PathLike[str] | None) -> GatewayConfig:

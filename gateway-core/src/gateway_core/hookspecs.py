@@ -70,7 +70,11 @@ def gateway_create_client(settings: ProviderSettings) -> Any:
 
 @hookspec(firstresult=True)
 async def gateway_close_client(client: Any) -> None:
-    """Release one instance's client (close its connection pool) at shutdown. Optional."""
+    """Release one instance's client at shutdown: close its connection pool and any open streams.
+
+    Called once per instance, after the server stopped accepting requests. Optional: without it the
+    client is simply dropped.
+    """
 
 
 @hookspec(firstresult=True)

@@ -89,8 +89,20 @@ class ResponseBuilder:
     """
 
     __slots__ = (
-        "resource", "_frames", "_seq", "_allowed", "_item", "_kind", "_index", "_part", "_part_kind",
-        "_part_index", "_chunks", "_usage", "_finish", "done",
+        "_allowed",
+        "_chunks",
+        "_finish",
+        "_frames",
+        "_index",
+        "_item",
+        "_kind",
+        "_part",
+        "_part_index",
+        "_part_kind",
+        "_seq",
+        "_usage",
+        "done",
+        "resource",
     )
 
     def __init__(

@@ -142,7 +142,8 @@ def _check_items(events: list[dict[str, Any]]) -> None:
             slot = event.get("content_index", event.get("summary_index", -1))
             final = event.get("text", event.get("arguments", event.get("refusal")))
             sent = "".join(texts.get((index, kind[: -len(".done")], slot), []))
-            _require(final == sent or (not sent and final == "{}"), f"{kind} text {final!r} differs from its deltas {sent!r}")
+            _require(final == sent or (not sent and final == "{}"),
+                     f"{kind} text {final!r} differs from its deltas {sent!r}")
     terminal = events[-1]
     output = terminal["response"]["output"]
     if terminal["type"] == "response.failed":

@@ -1,0 +1,95 @@
+"""Routing: provider pin, provider/model, aliases, prefix rules, inference, and helpful not-found errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway_core.config import parse_config
+from gateway_core.errors import NotFoundError
+from gateway_core.gateway import Gateway
+from gateway_core.plugins import create_plugins
+
+CONFIG = """
+providers:
+  mock: {}
+  echo2: {type: mock}
+aliases:
+  fast: echo2/small
+  chained: fast
+prefixes:
+  "llama-": echo2
+"""
+
+
+@pytest.fixture(scope="module")
+def router():  # type: ignore[no-untyped-def]
+    return Gateway(parse_config(CONFIG, "r.yaml", environ={}), create_plugins(autoload=False), environ={}).router
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "instance", "upstream"),
+    [
+        ("mock-1", None, "mock", "mock-1"),
+        ("echo2/big", None, "echo2", "big"),
+        ("mock/echo2", None, "mock", "echo2"),
+        ("fast", None, "echo2", "small"),
+        ("chained", None, "echo2", "small"),
+        ("llama-3-8b", None, "echo2", "llama-3-8b"),
+        ("anything", "echo2", "echo2", "anything"),
+        ("echo2/x", "echo2", "echo2", "x"),
+    ],
+)
+def test_resolution(router, model: str, provider: str | None, instance: str, upstream: str) -> None:  # type: ignore[no-untyped-def]
+    bound, name = router.resolve(model, provider)
+    assert (bound.name, name) == (instance, upstream)
+
+
+@pytest.mark.parametrize(
+    ("model", "fragment"),
+    [
+        ("gpt-4o", "pip install gateway-openai"),
+        ("o3-mini", "'openai'"),
+        ("gemini-2.5-flash", "'google'"),
+        ("claude-opus-4", "'anthropic'"),
+        ("openai/gpt-4o", "'openai'"),
+        ("mystery", "configured providers: echo2, mock"),
+    ],
+)
+def test_not_found_messages_say_how_to_fix(router, model: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFoundError) as info:
+        router.resolve(model)
+    assert info.value.code == "model_not_found" and fragment in info.value.message
+
+
+def test_unconfigured_kind_with_known_key_env_names_the_variable() -> None:
+    from gateway_core.provider import ProviderInfo
+
+    class Acme:
+        from gateway_core import hookimpl
+
+        @staticmethod
+        @hookimpl
+        def gateway_provider_info() -> ProviderInfo:
+            return ProviderInfo(api_key_env=("ACME_KEY",), model_prefixes=("acme-",))
+
+    plugin = _complete(Acme)
+    gateway = Gateway(parse_config("", "r.yaml", environ={}), create_plugins(autoload=False, extra={"acme": plugin}),
+                      environ={})
+    with pytest.raises(NotFoundError, match="set ACME_KEY"):
+        gateway.router.resolve("acme-1")
+    with_key = Gateway(parse_config("", "r.yaml", environ={}),
+                       create_plugins(autoload=False, extra={"acme": _complete(Acme)}), environ={"ACME_KEY": "k"})
+    assert with_key.router.resolve("acme-1")[0].name == "acme"
+
+
+def _complete(cls: type) -> object:
+    """Give a test plugin class the required hooks of the mock."""
+    from gateway_core import mock
+
+    namespace = {
+        name: getattr(mock, name)
+        for name in dir(mock)
+        if name.startswith("gateway_") and name != "gateway_provider_info"
+    }
+    namespace.update({name: value for name, value in vars(cls).items() if name.startswith("gateway_")})
+    return type("Plugin", (), namespace)()
