@@ -250,9 +250,9 @@ async def _pump(
     except GatewayError as error:
         builder.fail(error)
     except Exception as exc:
-        error = instance.map_error(exc)
-        _log_upstream_error(instance, error, exc)
-        builder.fail(error)
+        mapped = instance.map_error(exc)
+        _log_upstream_error(instance, mapped, exc)
+        builder.fail(mapped)
     await send({"type": "http.response.body", "body": builder.take_frames(), "more_body": False})
 
 

@@ -19,7 +19,8 @@ A failure after the first event (an upstream error mid-stream, an EOF without a 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import deltas as d
 from .errors import GatewayError, ModelError
@@ -386,7 +387,7 @@ class ResponseBuilder:
         self._finish = delta
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[ResponseBuilder, Any], None]] = {
     d.RefusalDelta: ResponseBuilder._on_refusal,
     d.ReasoningSummaryDelta: ResponseBuilder._on_summary,
     d.ReasoningTextDelta: ResponseBuilder._on_reasoning_text,

@@ -27,7 +27,11 @@ def start_gateway() -> Iterator[Callable[[dict[str, Any] | None], str]]:
     from .servers import run_gateway
 
     with ExitStack() as stack:
-        yield lambda config=None: stack.enter_context(run_gateway(config))
+
+        def start(config: dict[str, Any] | None = None) -> str:
+            return stack.enter_context(run_gateway(config))
+
+        yield start
 
 
 @pytest.fixture(scope="session")
