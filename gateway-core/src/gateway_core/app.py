@@ -13,28 +13,33 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route as HttpRoute
 
 from .config import GatewayConfig
 from .decode import decode_request
 from .deltas import Delta
+from .dispatch import Attempt, Dispatcher, timeout_after
 from .errors import (
     GatewayError,
     InvalidRequestError,
     NotFoundError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
+    upstream_timeout,
 )
 from .gateway import Gateway
+from .health import monotonic
+from .logs import request_id as current_request_id
 from .plugins import Plugins
-from .provider import BoundProvider
 from .resource import allowed_tool_names, new_resource
+from .routing import Route, Target
 from .stream import ResponseBuilder
 from .types import (
     Compaction,
@@ -68,6 +73,7 @@ class ResponsesEndpoint:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.router = gateway.router
+        self.dispatcher = Dispatcher(gateway.config.routing)
         self.max_body = gateway.config.server.max_body_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -80,6 +86,7 @@ class ResponsesEndpoint:
                 request_id = value[:128]
         if not request_id:
             request_id = os.urandom(12).hex().encode()
+        current_request_id.set(request_id.decode(errors="replace"))
         headers = [(b"x-request-id", request_id)]
         try:
             if content_type.split(b";", 1)[0].strip().lower() not in _ACCEPTED_TYPES:
@@ -91,22 +98,23 @@ class ResponsesEndpoint:
                 return
             request = decode_request(body)
             self._check_supported(request)
-            instance, model = self.router.resolve(request.model, request.provider)  # type: ignore[arg-type]
-            self._check_capabilities(request, instance)
-            native = instance.translate(request, model)
+            route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
+            self.dispatcher.admit()
         except GatewayError as error:
             await _send_error(send, error, headers)
             return
-        headers.append((b"x-gateway-provider", instance.name.encode()))
-        headers.append((b"x-gateway-model", model.encode()))
+        started = [False]
         try:
             if request.stream:
-                await self._stream(request, instance, native, headers, receive, send)
+                await self._stream(request, route, headers, receive, send, started)
             else:
-                await self._invoke(request, instance, native, headers, send)
+                await self._invoke(request, route, headers, send)
         except Exception:  # a bug of ours: log it, never send a traceback
-            logger.exception("request %s failed inside the gateway", request_id.decode())
-            await _send_error(send, GatewayError("internal gateway error", code="internal_error"), headers)
+            logger.exception("request failed inside the gateway")
+            if not started[0]:
+                await _send_error(send, GatewayError("internal gateway error", code="internal_error"), headers)
+        finally:
+            self.dispatcher.release()
 
     async def _read_body(self, receive: Any) -> bytes | None:
         message = await receive()
@@ -155,7 +163,8 @@ class ResponsesEndpoint:
                                           code="unsupported_item", param=f"input[{index}]")
 
     @staticmethod
-    def _check_capabilities(request: ResponseRequest, instance: BoundProvider) -> None:
+    def _check_capabilities(request: ResponseRequest, target: Target) -> None:
+        instance = target.instance
         caps = instance.capabilities
         name = instance.name
         if request.stream and not caps.streaming:
@@ -182,76 +191,91 @@ class ResponsesEndpoint:
                         param=f"input[{index}].content[{part_index}]",
                     )
 
-    async def _invoke(
-        self, request: ResponseRequest, instance: BoundProvider, native: Any, headers: list, send: Any
-    ) -> None:
+    async def _invoke(self, request: ResponseRequest, route: Route, headers: list, send: Any) -> None:
         try:
-            deltas = await instance.invoke(native)
-        except Exception as exc:
-            error = instance.map_error(exc)
-            _log_upstream_error(instance, error, exc)
+            attempt = await self.dispatcher.invoke(route, request, partial(self._check_capabilities, request))
+        except GatewayError as error:
+            _log_upstream_error(error)
             await _send_error(send, error, headers)
             return
-        builder = ResponseBuilder(new_resource(request), streaming=False, allowed_tools=allowed_tool_names(request))
+        builder = ResponseBuilder(_resource(request, route, attempt), streaming=False,
+                                  allowed_tools=allowed_tool_names(request))
         try:
-            builder.feed(deltas)
+            builder.feed(attempt.result)
             resource = builder.finish()
         except GatewayError as error:
             resource = builder.fail(error)
-        await _send(send, 200, _JSON_HEADERS + headers, encoder.encode(resource))
+        await _send(send, 200, _JSON_HEADERS + headers + _target_headers(attempt), encoder.encode(resource))
 
     async def _stream(
-        self,
-        request: ResponseRequest,
-        instance: BoundProvider,
-        native: Any,
-        headers: list,
-        receive: Any,
-        send: Any,
+        self, request: ResponseRequest, route: Route, headers: list, receive: Any, send: Any, started: list[bool]
     ) -> None:
         try:
-            iterator = await instance.stream(native)
-        except Exception as exc:
-            error = instance.map_error(exc)
-            _log_upstream_error(instance, error, exc)
+            attempt = await self.dispatcher.open_stream(route, request, partial(self._check_capabilities, request))
+        except GatewayError as error:
+            _log_upstream_error(error)
             await _send_error(send, error, headers)
             return
-        builder = ResponseBuilder(new_resource(request), streaming=True, allowed_tools=allowed_tool_names(request))
-        builder.start()
-        await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS + headers})
-        await send({"type": "http.response.body", "body": builder.take_frames(), "more_body": True})
-        pump = asyncio.ensure_future(_pump(builder, iterator, instance, send))
-        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-        await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
-        if pump.done():
-            watch.cancel()
-            pump.result()
-            return
-        pump.cancel()  # the client left: stop the upstream generation
-        with contextlib.suppress(BaseException):
-            await pump
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
-        logger.info("client disconnected mid-stream; upstream call to %r cancelled", instance.name)
+        try:
+            builder = ResponseBuilder(_resource(request, route, attempt), streaming=True,
+                                      allowed_tools=allowed_tool_names(request))
+            builder.start()
+            started[0] = True
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": _SSE_HEADERS + headers + _target_headers(attempt)})
+            await send({"type": "http.response.body", "body": builder.take_frames(), "more_body": True})
+            iterator = attempt.result
+            pump = asyncio.ensure_future(_pump(builder, iterator, attempt, send))
+            watch = asyncio.ensure_future(_wait_for_disconnect(receive))
+            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            if pump.done():
+                watch.cancel()
+                pump.result()
+                return
+            pump.cancel()  # the client left: stop the upstream generation
+            with contextlib.suppress(BaseException):
+                await pump
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+            logger.info("client disconnected mid-stream; upstream call to %r cancelled", attempt.target.key)
+        finally:
+            self.dispatcher.finished(attempt)
+
+
+def _resource(request: ResponseRequest, route: Route, attempt: Attempt) -> Any:
+    resource = new_resource(request)
+    if len(route.targets) > 1:  # a model group: say which target answered
+        resource.metadata = {**resource.metadata, "gateway_provider": attempt.target.instance.name,
+                             "gateway_model": attempt.target.model}
+    return resource
+
+
+def _target_headers(attempt: Attempt) -> list[tuple[bytes, bytes]]:
+    target = attempt.target
+    return [(b"x-gateway-provider", target.instance.name.encode()), (b"x-gateway-model", target.model.encode())]
 
 
 async def _pump(
-    builder: ResponseBuilder, iterator: AsyncIterator[Sequence[Delta]], instance: BoundProvider, send: Any
+    builder: ResponseBuilder, iterator: AsyncIterator[Sequence[Delta]], attempt: Attempt, send: Any
 ) -> None:
+    target = attempt.target
     try:
-        async for batch in iterator:
-            builder.feed(batch)
-            data = builder.take_frames()
-            if data:
-                await send({"type": "http.response.body", "body": data, "more_body": True})
+        async with timeout_after(max(0.001, target.timeout - (monotonic() - attempt.started))):
+            async for batch in iterator:
+                builder.feed(batch)
+                data = builder.take_frames()
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
         builder.finish()
     except GatewayError as error:
         builder.fail(error)
+    except TimeoutError:
+        builder.fail(upstream_timeout(f"provider '{target.instance.name}' did not finish the stream in time"))
     except Exception as exc:
-        mapped = instance.map_error(exc)
-        _log_upstream_error(instance, mapped, exc)
+        mapped = target.instance.map_error(exc)
+        _log_upstream_error(mapped, exc)
         builder.fail(mapped)
     await send({"type": "http.response.body", "body": builder.take_frames(), "more_body": False})
 
@@ -261,11 +285,9 @@ async def _wait_for_disconnect(receive: Any) -> None:
         pass
 
 
-def _log_upstream_error(instance: BoundProvider, error: GatewayError, exc: BaseException) -> None:
-    logger.warning(
-        "provider %r failed: %s (%s, status %s, mapped from %s)",
-        instance.name, error.message, error.code, error.status, type(exc).__name__,
-    )
+def _log_upstream_error(error: GatewayError, exc: BaseException | None = None) -> None:
+    logger.warning("request failed: %s (%s, status %s%s)", error.message, error.code, error.status,
+                   f", mapped from {type(exc).__name__}" if exc is not None else "")
 
 
 async def _send(send: Any, status: int, headers: list, body: bytes) -> None:
@@ -327,10 +349,10 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
 
     app = Starlette(
         routes=[
-            Route("/v1/responses", ResponsesEndpoint(gateway), methods=["POST"]),
-            Route("/v1/models", models, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
+            HttpRoute("/v1/responses", ResponsesEndpoint(gateway), methods=["POST"]),
+            HttpRoute("/v1/models", models, methods=["GET"]),
+            HttpRoute("/healthz", healthz, methods=["GET"]),
+            HttpRoute("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, Exception: http_error},

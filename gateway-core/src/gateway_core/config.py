@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -49,8 +49,55 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     port: Annotated[int, Meta(ge=0, le=65535)] = 8080
     workers: Annotated[int, Meta(ge=1)] = 1
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 32 * 1024 * 1024
-    log_level: str = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
+    shutdown_grace: Annotated[float, Meta(ge=0)] = 30.0
+
+
+Seconds = Annotated[float, Meta(gt=0)]
+
+
+class Price(Struct, forbid_unknown_fields=True):
+    """Price in currency units per million tokens."""
+
+    input: Annotated[float, Meta(ge=0)] = 0.0
+    output: Annotated[float, Meta(ge=0)] = 0.0
+
+
+class TargetSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One target of a model group: a routable model (``instance/model``) and its knobs."""
+
+    model: str
+    weight: Annotated[float, Meta(gt=0)] = 1.0
+    price: Price | None = None
+    timeout: Seconds | None = None
+    first_byte_timeout: Seconds | None = None
+    max_retries: Annotated[int, Meta(ge=0)] | None = None
+
+
+class ModelGroup(Struct, forbid_unknown_fields=True, kw_only=True):
+    """An alias over several targets and the policy that orders them."""
+
+    targets: Annotated[list[TargetSettings], Meta(min_length=1)]
+    policy: Literal["fallback", "weighted", "cheapest", "fastest"] = "fallback"
+    sticky: Literal["user", "safety_identifier"] | None = None
+
+
+class RoutingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``routing``: retries, timeouts, cooldowns and limits, for every provider alike."""
+
+    max_retries: Annotated[int, Meta(ge=0)] = 2
+    backoff_initial: Annotated[float, Meta(ge=0)] = 0.25
+    backoff_max: Annotated[float, Meta(ge=0)] = 8.0
+    max_retry_after: Annotated[float, Meta(ge=0)] = 30.0
+    timeout: Seconds = 600.0
+    first_byte_timeout: Seconds = 120.0
+    deadline: Seconds = 900.0
+    cooldown_failures: Annotated[int, Meta(ge=1)] = 5
+    cooldown_seconds: Annotated[float, Meta(ge=0)] = 30.0
+    max_in_flight: Annotated[int, Meta(ge=1)] = 4096
+    max_in_flight_per_target: Annotated[int, Meta(ge=1)] = 1024
+    explore: Annotated[float, Meta(ge=0, le=1)] = 0.05
 
 
 class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -58,7 +105,8 @@ class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
 
     server: ServerSettings = field(default_factory=ServerSettings)
     providers: dict[str, ProviderSettings] = field(default_factory=dict)
-    aliases: dict[str, str] = field(default_factory=dict)
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    aliases: dict[str, str | ModelGroup] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
     source: str = "<defaults>"
 
@@ -92,10 +140,17 @@ def config_from_data(data: Any, source: str = "<dict>") -> GatewayConfig:
     providers = data.get("providers") or {}
     if not isinstance(providers, dict):
         raise ConfigError(f"{source}: key 'providers': must be a mapping of instance name to settings")
-    config = _convert({**data, "providers": {}}, GatewayConfig, source, "")
+    aliases = data.get("aliases") or {}
+    if not isinstance(aliases, dict):
+        raise ConfigError(f"{source}: key 'aliases': must be a mapping of alias to a model or a model group")
+    config = _convert({**data, "providers": {}, "aliases": {}}, GatewayConfig, source, "")
     config.providers = {
         str(name): _convert(settings or {}, ProviderSettings, source, f"providers.{name}")
         for name, settings in providers.items()
+    }
+    config.aliases = {
+        str(name): target if isinstance(target, str) else _convert(target, ModelGroup, source, f"aliases.{name}")
+        for name, target in aliases.items()
     }
     config.source = source
     for name, settings in config.providers.items():

@@ -48,6 +48,8 @@ class Gateway:
             prefixes=dict(config.prefixes),
             kind_prefixes={kind: info.model_prefixes for kind, info in self.infos.items()},
             unconfigured_hint=hints,
+            routing=config.routing,
+            source=config.source,
         )
 
     @classmethod

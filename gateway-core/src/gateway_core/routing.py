@@ -8,7 +8,10 @@ are cached: the table does not change after startup.
 
 from __future__ import annotations
 
-from .errors import NotFoundError
+from dataclasses import dataclass, field
+
+from .config import ConfigError, ModelGroup, Price, RoutingSettings
+from .errors import GatewayError, NotFoundError
 from .provider import BoundProvider
 
 WELL_KNOWN_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -23,20 +26,49 @@ PACKAGES = {"openai": "gateway-openai", "anthropic": "gateway-anthropic", "googl
 _CACHE_LIMIT = 4096
 
 
+@dataclass(eq=False)
+class Target:
+    """One place a request can go: an instance, the upstream model, and its reliability knobs."""
+
+    instance: BoundProvider
+    model: str
+    timeout: float
+    first_byte_timeout: float
+    max_retries: int
+    weight: float = 1.0
+    price: Price | None = None
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.key = f"{self.instance.name}/{self.model}"
+
+
+@dataclass(eq=False)
+class Route:
+    """The targets a request may use, and the policy that orders them per request."""
+
+    targets: list[Target]
+    policy: str = "fallback"
+    sticky: str | None = None
+
+
 class Router:
-    """Resolves a request's model (and optional ``provider``) to a bound instance and upstream model."""
+    """Resolves a request's model (and optional ``provider``) to a :class:`Route`."""
 
     def __init__(
         self,
         instances: dict[str, BoundProvider],
         *,
-        aliases: dict[str, str],
+        aliases: dict[str, str | ModelGroup],
         prefixes: dict[str, str],
         kind_prefixes: dict[str, tuple[str, ...]],
         unconfigured_hint: dict[str, str],
+        routing: RoutingSettings | None = None,
+        source: str = "<config>",
     ) -> None:
         self.instances = instances
-        self.aliases = aliases
+        self.settings = routing or RoutingSettings()
+        self.aliases = {name: target for name, target in aliases.items() if isinstance(target, str)}
         self._by_kind: dict[str, BoundProvider] = {}
         for instance in instances.values():
             if instance.kind == instance.name or instance.kind not in self._by_kind:
@@ -47,21 +79,55 @@ class Router:
         # longest prefix first; configured rules win ties because they come first and sort is stable
         self._prefixes = sorted(rules, key=lambda rule: -len(rule[0]))
         self._hint = unconfigured_hint
-        self._cache: dict[tuple[str, str | None], tuple[BoundProvider, str]] = {}
+        self._cache: dict[tuple[str, str | None], Route] = {}
+        self._groups: dict[str, Route] = {}
+        for name, group in aliases.items():
+            if isinstance(group, ModelGroup):
+                self._groups[name] = self._group_route(name, group, source)
 
     def instance(self, name: str) -> BoundProvider | None:
         """The instance called ``name``, else the main instance of the kind ``name``."""
         return self.instances.get(name) or self._by_kind.get(name)
 
-    def resolve(self, model: str, provider: str | None = None) -> tuple[BoundProvider, str]:
-        """The instance and upstream model for a request. Raises ``NotFoundError`` (``model_not_found``)."""
+    def route(self, model: str, provider: str | None = None) -> Route:
+        """The route of a request. Raises ``NotFoundError`` (``model_not_found``)."""
         key = (model, provider)
         found = self._cache.get(key)
         if found is None:
-            found = self._resolve(model, provider, depth=0)
+            group = self._groups.get(model) if provider is None else None
+            if group is None:
+                group = self._groups.get(self.aliases.get(model, "")) if provider is None else None
+            found = group or Route([self._target(*self._resolve(model, provider, depth=0))])
             if len(self._cache) < _CACHE_LIMIT:
                 self._cache[key] = found
         return found
+
+    def resolve(self, model: str, provider: str | None = None) -> tuple[BoundProvider, str]:
+        """The first target's instance and upstream model (what a single-target route resolves to)."""
+        target = self.route(model, provider).targets[0]
+        return target.instance, target.model
+
+    def _target(self, instance: BoundProvider, model: str) -> Target:
+        settings = self.settings
+        return Target(instance, model, settings.timeout, settings.first_byte_timeout, settings.max_retries)
+
+    def _group_route(self, name: str, group: ModelGroup, source: str) -> Route:
+        targets = []
+        for index, item in enumerate(group.targets):
+            try:
+                instance, model = self._resolve(item.model, None, depth=0)
+            except GatewayError as error:
+                raise ConfigError(f"{source}: key 'aliases.{name}.targets[{index}].model': {error.message}") from None
+            target = self._target(instance, model)
+            target.weight, target.price = item.weight, item.price
+            if item.timeout is not None:
+                target.timeout = item.timeout
+            if item.first_byte_timeout is not None:
+                target.first_byte_timeout = item.first_byte_timeout
+            if item.max_retries is not None:
+                target.max_retries = item.max_retries
+            targets.append(target)
+        return Route(targets, group.policy, group.sticky)
 
     def _resolve(self, model: str, provider: str | None, depth: int) -> tuple[BoundProvider, str]:
         if provider is not None:

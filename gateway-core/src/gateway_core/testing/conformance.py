@@ -140,8 +140,10 @@ class ProviderConformance:
     @pytest.fixture(scope="class")
     @classmethod
     def gateway_app(cls, gateway_config: dict[str, Any]) -> Any:
-        """The gateway application under test."""
-        return create_app(config_from_data(gateway_config, "<conformance config>"))
+        """The gateway application under test: retries and cooldowns off, so each test sees the provider's
+        own mapping of one upstream answer (the retry policy is the core's, tested there)."""
+        routing = {"max_retries": 0, "cooldown_failures": 1_000_000, **gateway_config.get("routing", {})}
+        return create_app(config_from_data({**gateway_config, "routing": routing}, "<conformance config>"))
 
     @pytest.fixture(scope="class")
     @classmethod

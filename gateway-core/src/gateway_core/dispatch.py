@@ -1,0 +1,165 @@
+"""Running a request on its route: target order, retries with backoff, fallback, cooldowns, timeouts, limits.
+
+For each target in policy order (skipping targets cooling down, busy, or unable to take the request), the
+request is translated and tried up to ``1 + max_retries`` times. A retryable error (429, 5xx, 529, timeout,
+connection error) waits with exponential backoff and jitter, or the upstream's ``Retry-After`` when it is
+short enough, then tries again; when the target's retries are spent, the next target is tried. A
+non-retryable error (400, 401, 403, 404) is returned at once. Everything happens before the first byte
+reaches the client: once a stream has started there is no retry (see ``app._pump``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from .config import RoutingSettings
+from .deltas import Delta
+from .errors import GatewayError, InvalidRequestError, RateLimitError, upstream_timeout
+from .health import TargetHealth, monotonic
+from .policies import order_targets
+from .routing import Route, Target
+from .types import ResponseRequest
+
+if sys.version_info >= (3, 11):
+    timeout_after: Callable[[float], AbstractAsyncContextManager[Any]] = asyncio.timeout
+else:  # pragma: no cover - Python 3.10
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def timeout_after(seconds: float) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        handle = asyncio.get_running_loop().call_later(seconds, task.cancel)  # type: ignore[union-attr]
+        try:
+            yield
+        except asyncio.CancelledError as exc:
+            raise TimeoutError from exc
+        finally:
+            handle.cancel()
+
+
+@dataclass
+class Attempt:
+    """The target that answered, and what it answered with."""
+
+    target: Target
+    result: Any
+    started: float
+
+
+class Dispatcher:
+    """Owns the per-target health and the in-flight limits of one gateway process."""
+
+    def __init__(self, settings: RoutingSettings) -> None:
+        self.settings = settings
+        self.health: dict[str, TargetHealth] = {}
+        self.in_flight = 0
+
+    def state(self, target: Target) -> TargetHealth:
+        """The health record of ``target``."""
+        state = self.health.get(target.key)
+        if state is None:
+            state = self.health[target.key] = TargetHealth(self.settings)
+        return state
+
+    def admit(self) -> None:
+        """Count a request in, or refuse it at once when the process is at its limit."""
+        if self.in_flight >= self.settings.max_in_flight:
+            raise RateLimitError("the gateway is at its limit of requests in flight; retry shortly",
+                                 code="gateway_overloaded", retry_after=1.0)
+        self.in_flight += 1
+
+    def release(self) -> None:
+        """Count a request out."""
+        self.in_flight -= 1
+
+    async def invoke(self, route: Route, request: ResponseRequest, check: Callable[[Target], None]) -> Attempt:
+        """Run a non-streaming request; the attempt's result is the list of deltas."""
+        return await self._run(route, request, check, streaming=False)
+
+    async def open_stream(self, route: Route, request: ResponseRequest, check: Callable[[Target], None]) -> Attempt:
+        """Open a stream; the attempt's result is the delta iterator. The caller must ``finished()`` it."""
+        return await self._run(route, request, check, streaming=True)
+
+    def finished(self, attempt: Attempt) -> None:
+        """A stream opened by :meth:`open_stream` has ended (however it ended)."""
+        self.state(attempt.target).in_flight -= 1
+
+    async def _run(
+        self, route: Route, request: ResponseRequest, check: Callable[[Target], None], *, streaming: bool
+    ) -> Attempt:
+        settings = self.settings
+        start = monotonic()
+        deadline = start + settings.deadline
+        last_error: GatewayError | None = None
+        cooling_until: float | None = None
+        for target in order_targets(route, request, self.health, settings.explore):
+            state = self.state(target)
+            now = monotonic()
+            if state.cooling(now):
+                cooling_until = min(cooling_until or state.open_until, state.open_until)
+                continue
+            if state.in_flight >= settings.max_in_flight_per_target:
+                last_error = RateLimitError(f"target '{target.key}' is at its limit of requests in flight",
+                                            code="target_overloaded", retry_after=1.0, retryable=True)
+                continue
+            try:
+                check(target)
+            except InvalidRequestError as error:
+                if len(route.targets) == 1:
+                    raise
+                last_error = error
+                continue
+            native = target.instance.translate(request, target.model)
+            for attempt in range(target.max_retries + 1):
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    raise last_error or upstream_timeout("the request deadline passed before an upstream answered")
+                state.in_flight += 1
+                began = monotonic()
+                try:
+                    async with timeout_after(min(target.first_byte_timeout if streaming else target.timeout,
+                                                 remaining)):
+                        if streaming:
+                            result: Sequence[Delta] | AsyncIterator[Sequence[Delta]] = (
+                                await target.instance.stream(native))
+                        else:
+                            result = await target.instance.invoke(native)
+                except Exception as exc:
+                    state.in_flight -= 1
+                    error = (upstream_timeout(f"provider '{target.instance.name}' did not answer in time")
+                             if isinstance(exc, TimeoutError) else target.instance.map_error(exc))
+                    if not error.retryable:
+                        raise error from None
+                    state.failed(monotonic())
+                    last_error = error
+                    if attempt == target.max_retries or state.cooling(monotonic()):
+                        break
+                    delay = self._delay(attempt, error)
+                    if delay is None or delay >= deadline - monotonic():
+                        break
+                    await asyncio.sleep(delay)
+                    continue
+                state.succeeded(monotonic() - began)
+                if not streaming:
+                    state.in_flight -= 1
+                return Attempt(target, result, began)
+        if last_error is None and cooling_until is not None:
+            raise GatewayError("every target of this model is cooling down after repeated failures",
+                               code="upstream_unavailable", status=503,
+                               retry_after=max(0.0, cooling_until - monotonic()))
+        raise last_error or GatewayError("no target could take this request", code="upstream_unavailable",
+                                         status=503)
+
+    def _delay(self, attempt: int, error: GatewayError) -> float | None:
+        """Seconds to wait before retrying, or ``None`` to move on to the next target."""
+        settings = self.settings
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= settings.max_retry_after else None
+        ceiling = min(settings.backoff_max, settings.backoff_initial * 2**attempt)
+        return ceiling * (0.5 + random.random() / 2)
