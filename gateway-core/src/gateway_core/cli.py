@@ -7,6 +7,7 @@ import os
 import sys
 
 from .config import ConfigError, GatewayConfig, load_config
+from .logs import configure_logging
 from .plugins import PluginError, create_plugins
 
 
@@ -21,6 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     server = config.server
+    configure_logging(server.log_level)
     if args.host:
         server.host = args.host
     if args.port is not None:
@@ -34,11 +36,12 @@ def _serve(args: argparse.Namespace) -> int:
         create_app(config)  # fail here, once, on a bad config or a missing plugin
         uvicorn.run("gateway_core.cli:app_from_environment", factory=True, host=server.host, port=server.port,
                     workers=server.workers, loop="uvloop", http="httptools", log_level=server.log_level,
-                    access_log=server.access_log, lifespan="on")
+                    access_log=server.access_log, lifespan="on", timeout_graceful_shutdown=round(server.shutdown_grace))
         return 0
     app = create_app(config)
     uvicorn.run(app, host=server.host, port=server.port, loop="uvloop", http="httptools",
-                log_level=server.log_level, access_log=server.access_log, lifespan="on")
+                log_level=server.log_level, access_log=server.access_log, lifespan="on",
+                timeout_graceful_shutdown=round(server.shutdown_grace))
     return 0
 
 
@@ -46,7 +49,9 @@ def app_from_environment():  # type: ignore[no-untyped-def]
     """Application factory for multi-worker serving (reads ``GATEWAY_CONFIG``)."""
     from .app import create_app
 
-    return create_app(_load(None))
+    config = _load(None)
+    configure_logging(config.server.log_level)
+    return create_app(config)
 
 
 def _providers(args: argparse.Namespace) -> int:

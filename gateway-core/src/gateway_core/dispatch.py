@@ -110,10 +110,10 @@ class Dispatcher:
                 continue
             try:
                 check(target)
-            except InvalidRequestError as error:
+            except InvalidRequestError as rejected:
                 if len(route.targets) == 1:
                     raise
-                last_error = error
+                last_error = rejected
                 continue
             native = target.instance.translate(request, target.model)
             for attempt in range(target.max_retries + 1):
