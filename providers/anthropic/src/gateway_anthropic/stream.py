@@ -1,0 +1,230 @@
+"""The raw Messages API event stream (SSE bytes) -> batches of deltas, one batch per network read.
+
+Events (translation.md 4.5): ``message_start`` (input usage), ``content_block_start`` / ``_delta`` /
+``_stop`` per block (text, thinking, redacted_thinking, tool_use), ``message_delta`` (stop reason,
+cumulative usage), ``message_stop`` (-> ``Finish``), ``ping`` (ignored) and ``error`` (raised as the mapped
+gateway error, which the core turns into an ``error`` event and ``response.failed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from msgspec import Struct, json
+
+from gateway_core import deltas as d
+from gateway_core.errors import GatewayError
+from gateway_core.sse import SSEDecoder
+
+from .errors import stream_error
+from .response import (
+    Block,
+    MessageBody,
+    StopDetails,
+    UsageBody,
+    finish,
+    redacted_seal,
+    thinking_seal,
+    usage_delta,
+)
+
+
+class EventDelta(Struct, gc=False):
+    """``delta`` of ``content_block_delta`` (typed) and of ``message_delta`` (untyped), fields merged."""
+
+    type: str = ""
+    text: str | None = None
+    partial_json: str | None = None
+    thinking: str | None = None
+    signature: str | None = None
+    stop_reason: str | None = None
+    stop_details: StopDetails | None = None
+
+
+class ErrorDetail(Struct, gc=False):
+    """``error.error``."""
+
+    type: str = "api_error"
+    message: str = ""
+
+
+class Event(Struct, gc=False):
+    """Any stream event (the union of the fields used)."""
+
+    type: str
+    index: int = 0
+    message: MessageBody | None = None
+    content_block: Block | None = None
+    delta: EventDelta | None = None
+    usage: UsageBody | None = None
+    error: ErrorDetail | None = None
+
+
+_decode_event = json.Decoder(Event).decode
+
+
+class DeltaStream:
+    """Async iterator of delta batches over an open raw streaming response; ``aclose()`` closes it (and so
+    stops the upstream generation), also when iteration never started."""
+
+    __slots__ = (
+        "_arguments",
+        "_chunks",
+        "_closed",
+        "_decoder",
+        "_error",
+        "_kind",
+        "_model",
+        "_previous",
+        "_response",
+        "_signature",
+        "_stop_details",
+        "_stop_reason",
+        "_thinking",
+        "_usage",
+    )
+
+    def __init__(self, response: Any, model: str) -> None:
+        self._response = response
+        self._chunks: AsyncIterator[bytes] = response.http_response.aiter_bytes()
+        self._decoder = SSEDecoder()
+        self._model = model
+        self._kind = ""  # type of the open content block
+        self._previous = ""  # type of the last closed content block
+        self._thinking: list[str] = []
+        self._signature: list[str] = []
+        self._arguments = False
+        self._stop_reason: str | None = None
+        self._stop_details: StopDetails | None = None
+        self._closed = False
+        self._error: GatewayError | None = None
+        self._usage: UsageBody | None = None
+
+    def __aiter__(self) -> DeltaStream:
+        return self
+
+    async def __anext__(self) -> list[d.Delta]:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if self._closed:
+            raise StopAsyncIteration
+        try:
+            async for chunk in self._chunks:
+                events = self._decoder.feed(chunk)
+                if events:
+                    out: list[d.Delta] = []
+                    for name, data in events:
+                        try:
+                            self._event(name, data, out)
+                        except GatewayError as error:
+                            if not out:
+                                raise
+                            self._error = error  # deliver what came before the error event first
+                            await self.aclose()
+                            break
+                    return out
+        except BaseException:
+            await self.aclose()
+            raise
+        await self.aclose()
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        """Close the upstream response (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            await self._response.close()
+
+    def _event(self, name: str, data: bytes, out: list[d.Delta]) -> None:
+        if name == "ping":
+            return
+        event = _decode_event(data)
+        kind = event.type
+        if kind == "content_block_delta":
+            if event.delta is not None:
+                self._block_delta(event.delta, out)
+        elif kind == "content_block_start":
+            if event.content_block is not None:
+                self._block_start(event.content_block, out)
+        elif kind == "content_block_stop":
+            self._block_stop(out)
+        elif kind == "message_start":
+            message = event.message
+            if message is not None and message.usage is not None:
+                self._usage = message.usage
+                out.append(usage_delta(message.usage))
+        elif kind == "message_delta":
+            delta = event.delta
+            if delta is not None:
+                if delta.stop_reason is not None:
+                    self._stop_reason = delta.stop_reason
+                if delta.stop_details is not None:
+                    self._stop_details = delta.stop_details
+            if event.usage is not None:
+                out.append(usage_delta(self._merge_usage(event.usage)))
+        elif kind == "message_stop":
+            out.extend(finish(self._stop_reason, self._stop_details))
+        elif kind == "error":
+            detail = event.error or ErrorDetail()
+            raise stream_error(detail.type, detail.message)
+
+    def _merge_usage(self, update: UsageBody) -> UsageBody:
+        """Cumulative usage: the latest non-null value of each counter (``message_delta`` may repeat or omit
+        the input and cache counts of ``message_start``)."""
+        usage = self._usage
+        if usage is None:
+            self._usage = update
+            return update
+        for name in UsageBody.__struct_fields__:
+            value = getattr(update, name)
+            if value is not None:
+                setattr(usage, name, value)
+        return usage
+
+    def _block_start(self, block: Block, out: list[d.Delta]) -> None:
+        kind = block.type
+        self._kind = kind
+        if kind == "text":
+            if self._previous == "text":
+                out.append(d.PartBreak())
+            if block.text:
+                out.append(d.TextDelta(block.text))
+        elif kind == "thinking":
+            self._thinking = [block.thinking] if block.thinking else []
+            self._signature = [block.signature] if block.signature else []
+            if block.thinking:
+                out.append(d.ReasoningSummaryDelta(block.thinking))
+        elif kind == "redacted_thinking":
+            out.append(redacted_seal(self._model, block.data or ""))
+        elif kind == "tool_use":
+            self._arguments = False
+            out.append(d.FunctionCallStart(block.id or "", block.name or ""))
+
+    def _block_delta(self, delta: EventDelta, out: list[d.Delta]) -> None:
+        kind = delta.type
+        if kind == "text_delta":
+            if delta.text:
+                out.append(d.TextDelta(delta.text))
+        elif kind == "input_json_delta":
+            if delta.partial_json:
+                self._arguments = True
+                out.append(d.FunctionCallArgumentsDelta(delta.partial_json))
+        elif kind == "thinking_delta":
+            if delta.thinking:
+                self._thinking.append(delta.thinking)
+                out.append(d.ReasoningSummaryDelta(delta.thinking))
+        elif kind == "signature_delta" and delta.signature:
+            self._signature.append(delta.signature)
+        # citations_delta: no URL-style citations are requested; ignored
+
+    def _block_stop(self, out: list[d.Delta]) -> None:
+        kind = self._kind
+        if kind == "thinking":
+            out.append(thinking_seal(self._model, "".join(self._thinking), "".join(self._signature)))
+        elif kind == "tool_use" and not self._arguments:
+            out.append(d.FunctionCallArgumentsDelta("{}"))  # a call without arguments streams no JSON at all
+        if kind:
+            self._previous = kind
+        self._kind = ""

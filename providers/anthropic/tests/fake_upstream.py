@@ -1,0 +1,295 @@
+"""A fake Anthropic Messages API (Starlette) speaking the real wire format, answering under the echo protocol.
+
+``POST /v1/messages``: JSON ``message`` objects, or with ``"stream": true`` SSE frames
+(``event: message_start`` ... ``event: message_stop``, ``ping`` included); errors as
+``{"type":"error","error":{"type":...,"message":...},"request_id":...}`` with a ``request-id`` header and
+``retry-after`` on 429. Every received body is recorded in ``app.state.requests``.
+
+Beyond the echo protocol (:mod:`gateway_core.echo`), it checks what the real API rejects (empty text blocks,
+tool_use without a tool_result right after, tool blocks without tools, a first assistant turn, temperature
+with top_p, a bad thinking budget, a thinking signature that is not the one it issued), and:
+
+- with ``thinking`` enabled, answers with a thinking block first (``Thinking about: <prompt>``, signed);
+  ``omit!`` makes that thinking block empty (still signed);
+- ``sleep!`` waits 5 s before answering (timeouts); ``midstream-error!`` streams a little then an ``error``
+  event (``overloaded_error``); ``error:529`` answers 529 ``overloaded_error``;
+- ``refuse!`` stops with ``refusal``; ``cache?`` reports cache read/creation tokens; ``two-blocks!`` answers
+  with two text blocks; ``noargs!`` calls the first tool with no arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from gateway_core.echo import EchoRequest, chunk_text, echo_reply
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "api_error",
+    529: "overloaded_error",
+}
+
+
+def signature_of(thinking: str) -> str:
+    """The signature the fake issues for a thinking text (and checks when it comes back)."""
+    return "sig" + base64.b64encode(hashlib.sha256(b"fake:" + thinking.encode()).digest()).decode()
+
+
+REDACTED_DATA = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"
+
+
+class Rejected(Exception):
+    """A request the real API would reject (400 ``invalid_request_error``)."""
+
+
+def _error(status: int, message: str, kind: str | None = None) -> Response:
+    request_id = f"req_{uuid.uuid4().hex[:24]}"
+    headers = {"request-id": request_id}
+    if status == 429:
+        headers["retry-after"] = "1"
+    body = {"type": "error", "error": {"type": kind or ERROR_TYPES.get(status, "api_error"), "message": message},
+            "request_id": request_id}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content if block.get("type") == "text")
+
+
+def _check(body: dict[str, Any]) -> None:
+    """Raise :class:`Rejected` for what the real Messages API rejects."""
+    messages = body.get("messages") or []
+    if not messages:
+        raise Rejected("messages: at least one message is required")
+    if messages[0]["role"] != "user":
+        raise Rejected("messages: first message must use the \"user\" role")
+    if "temperature" in body and "top_p" in body:
+        raise Rejected("`temperature` and `top_p` cannot both be specified for this model")
+    thinking = body.get("thinking") or {}
+    if thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens", 0)
+        if budget < 1024 or budget >= body["max_tokens"]:
+            raise Rejected("thinking.budget_tokens: must be >= 1024 and less than max_tokens")
+    tool_names = {tool["name"] for tool in body.get("tools") or []}
+    for index, message in enumerate(messages):
+        content = message["content"]
+        if isinstance(content, str):
+            continue
+        if not content:
+            raise Rejected(f"messages.{index}: content must be non-empty")
+        for block in content:
+            kind = block["type"]
+            if kind == "text" and not block["text"]:
+                raise Rejected("messages: text content blocks must be non-empty")
+            if kind in ("tool_use", "tool_result") and not tool_names:
+                raise Rejected("Requests which include `tool_use` or `tool_result` blocks must define tools.")
+            if kind == "thinking" and block["signature"] != signature_of(block["thinking"]):
+                raise Rejected(f"messages.{index}.content: Invalid `signature` in `thinking` block")
+            if kind == "redacted_thinking" and block["data"] != REDACTED_DATA:
+                raise Rejected(f"messages.{index}.content: Invalid `data` in `redacted_thinking` block")
+        uses = [block["id"] for block in content if block["type"] == "tool_use"]
+        if uses:
+            following = messages[index + 1]["content"] if index + 1 < len(messages) else []
+            results = []
+            for block in following:
+                if block["type"] != "tool_result":
+                    break
+                results.append(block["tool_use_id"])
+            if index + 1 < len(messages) and sorted(results) != sorted(uses):
+                raise Rejected(
+                    f"messages.{index + 1}: `tool_use` ids were found without `tool_result` blocks immediately "
+                    f"after: {', '.join(uses)}. Each `tool_use` block must have a corresponding `tool_result` "
+                    "block in the next message."
+                )
+
+
+def _echo_request(body: dict[str, Any]) -> EchoRequest:
+    echo = EchoRequest()
+    system = body.get("system") or []
+    echo.system = [system] if isinstance(system, str) else [block["text"] for block in system]
+    for message in body["messages"]:
+        content = message["content"]
+        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        parts = []
+        for block in blocks:
+            kind = block["type"]
+            if kind == "text":
+                parts.append(block["text"])
+            elif kind == "image":
+                echo.images += 1
+            elif kind == "tool_use":
+                parts.append(f"call {block['name']}({json.dumps(block['input'])})")
+            elif kind == "tool_result" and isinstance(block.get("content"), list):
+                echo.images += sum(1 for inner in block["content"] if inner["type"] == "image")
+        if parts or message["role"] == "assistant":
+            echo.turns.append((message["role"], "".join(parts)))
+    last = body["messages"][-1]
+    if last["role"] == "user" and not isinstance(last["content"], str) and last["content"][-1]["type"] == "tool_result":
+        echo.tool_output = _text_of(last["content"][-1].get("content", ""))
+    echo.tools = [tool["name"] for tool in body.get("tools") or []]
+    choice = body.get("tool_choice") or {"type": "auto"}
+    echo.tool_choice = {"auto": "auto", "any": "required", "tool": "required", "none": "none"}[choice["type"]]
+    if choice["type"] == "tool":
+        echo.forced_tool = choice["name"]
+    return echo
+
+
+def _prompt(echo: EchoRequest) -> str:
+    return next((text for role, text in reversed(echo.turns) if role == "user"), "").strip()
+
+
+def _plan(body: dict[str, Any], echo: EchoRequest) -> tuple[list[dict[str, Any]], str, dict[str, Any], bool]:
+    """(content blocks, stop_reason, usage, cut) of the answer; raises for an echo error."""
+    reply = echo_reply(echo)
+    prompt = _prompt(echo)
+    blocks: list[dict[str, Any]] = []
+    if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
+        thinking = "" if prompt == "omit!" else f"Thinking about: {prompt}"
+        blocks.append({"type": "thinking", "thinking": thinking, "signature": signature_of(thinking)})
+        if prompt == "redact!":
+            blocks.append({"type": "redacted_thinking", "data": REDACTED_DATA})
+    stop_reason = "end_turn"
+    if echo.tool_output is None and prompt == "noargs!" and echo.tools and echo.tool_choice != "none":
+        blocks.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": echo.tools[0], "input": {}})
+        stop_reason = "tool_use"
+    elif reply.call_name is not None:
+        blocks.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": reply.call_name,
+                       "input": json.loads(reply.call_arguments or "{}")})
+        stop_reason = "tool_use"
+    elif prompt == "two-blocks!":
+        blocks += [{"type": "text", "text": "first block"}, {"type": "text", "text": "second block"}]
+    elif prompt == "refuse!":
+        stop_reason = "refusal"
+    else:
+        blocks.append({"type": "text", "text": reply.text or ""})
+    if reply.finish == "length":
+        stop_reason = "max_tokens"
+    usage = {"input_tokens": reply.input_tokens, "output_tokens": max(1, reply.output_tokens),
+             "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    if prompt == "cache?":
+        usage.update(cache_creation_input_tokens=3, cache_read_input_tokens=5)
+    return blocks, stop_reason, usage, reply.cut
+
+
+def _message(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str | None,
+             usage: dict[str, Any]) -> dict[str, Any]:
+    message = {
+        "id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": body["model"],
+        "content": blocks, "stop_reason": stop_reason, "stop_sequence": None, "usage": usage,
+    }
+    if stop_reason == "refusal":
+        message["stop_details"] = {"type": "refusal", "category": "cyber", "explanation": "I can't help with that."}
+    return message
+
+
+def _frame(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+async def _sse(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str, usage: dict[str, Any],
+               cut: bool, prompt: str) -> Any:
+    start = _message(body, [], None, {**usage, "output_tokens": 1})
+    yield _frame("message_start", {"type": "message_start", "message": start})
+    yield _frame("ping", {"type": "ping"})
+    for index, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "text":
+            yield _frame("content_block_start", {"type": "content_block_start", "index": index,
+                                                 "content_block": {"type": "text", "text": ""}})
+            chunks = chunk_text(block["text"])
+            for number, piece in enumerate(chunks):
+                if cut and number == len(chunks) // 2:
+                    return  # the body ends with no message_stop
+                yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "text_delta", "text": piece}})
+                if prompt == "midstream-error!":
+                    yield _frame("error", {"type": "error", "error": {"type": "overloaded_error",
+                                                                      "message": "Overloaded"}})
+                    return
+                await asyncio.sleep(0)
+        elif kind == "thinking":
+            yield _frame("content_block_start", {"type": "content_block_start", "index": index,
+                                                 "content_block": {"type": "thinking", "thinking": "",
+                                                                   "signature": ""}})
+            for piece in chunk_text(block["thinking"]) if block["thinking"] else []:
+                yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "thinking_delta", "thinking": piece}})
+            signature = block["signature"]
+            half = len(signature) // 2
+            for piece in (signature[:half], signature[half:]):
+                yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "signature_delta", "signature": piece}})
+        elif kind == "redacted_thinking":
+            yield _frame("content_block_start", {"type": "content_block_start", "index": index,
+                                                 "content_block": block})
+        elif kind == "tool_use":
+            yield _frame("content_block_start", {"type": "content_block_start", "index": index,
+                                                 "content_block": {**block, "input": {}}})
+            arguments = json.dumps(block["input"]) if block["input"] else ""
+            pieces = [""] + (chunk_text(arguments) if arguments else [])
+            for piece in pieces:
+                yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "input_json_delta", "partial_json": piece}})
+        yield _frame("content_block_stop", {"type": "content_block_stop", "index": index})
+    delta: dict[str, Any] = {"stop_reason": stop_reason, "stop_sequence": None}
+    if stop_reason == "refusal":
+        delta["stop_details"] = {"type": "refusal", "category": "cyber", "explanation": "I can't help with that."}
+    final_usage = {"output_tokens": usage["output_tokens"], "input_tokens": usage["input_tokens"],
+                   "cache_read_input_tokens": None, "cache_creation_input_tokens": None}
+    yield _frame("message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage})
+    yield _frame("message_stop", {"type": "message_stop"})
+
+
+async def messages(request: Request) -> Response:
+    """``POST /v1/messages``."""
+    if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
+        return _error(401, "x-api-key header is required")
+    body = await request.json()
+    request.app.state.requests.append(body)
+    request.app.state.headers.append(dict(request.headers))
+    try:
+        _check(body)
+    except Rejected as exc:
+        return _error(400, str(exc))
+    echo = _echo_request(body)
+    prompt = _prompt(echo)
+    if prompt == "sleep!":
+        await asyncio.sleep(5)
+    if prompt == "error:529":
+        return _error(529, "Overloaded")
+    reply = echo_reply(echo)
+    if reply.error_status is not None:
+        return _error(reply.error_status, f"fake upstream error {reply.error_status}")
+    blocks, stop_reason, usage, cut = _plan(body, echo)
+    headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
+    if body.get("stream"):
+        return StreamingResponse(_sse(body, blocks, stop_reason, usage, cut, prompt),
+                                 media_type="text/event-stream", headers=headers)
+    return JSONResponse(_message(body, blocks, stop_reason, usage), headers=headers)
+
+
+def create_app() -> Starlette:
+    """The fake upstream; ``app.state.requests`` lists every JSON body received (``headers`` their headers)."""
+    app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    app.state.requests = []
+    app.state.headers = []
+    return app
