@@ -1,0 +1,387 @@
+"""A fake OpenAI server: ``POST /v1/responses`` and ``POST /v1/chat/completions`` in the real wire formats.
+
+JSON bodies, SSE framing and event names, error bodies (``{"error": {message, type, param, code}}``) and
+headers (``x-request-id``, ``retry-after`` on 429) are OpenAI's. Answers follow the echo protocol
+(:mod:`gateway_core.echo`) plus three prompts of this fake: ``slow!`` (sleeps 3 s first, for timeouts),
+``think!`` (reasoning, then the text ``thought``) and ``refuse!`` (a refusal). Every request body is recorded
+in ``app.state.requests`` as ``(path, body)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from gateway_core.echo import EchoReply, EchoRequest, chunk_text, echo_reply
+
+UPSTREAM_MODEL = "gpt-4o-mini-2024-07-18"
+ENCRYPTED = "gAAAAABo-opaque-openai-reasoning-blob"
+_ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "invalid_request_error",
+                404: "invalid_request_error", 429: "requests", 500: "server_error", 503: "server_error"}
+_ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
+
+
+def _hex() -> str:
+    return os.urandom(12).hex()
+
+
+def _text_of(content: Any, text_types: tuple[str, ...]) -> str:
+    if isinstance(content, str):
+        return content
+    if not content:
+        return ""
+    return "".join(part.get("text", "") for part in content if part.get("type") in text_types)
+
+
+def _special(echo: EchoRequest) -> str:
+    return next((text for role, text in reversed(echo.turns) if role == "user"), "").strip()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# parsing requests into the echo protocol
+
+
+def echo_from_responses(body: dict[str, Any]) -> EchoRequest:
+    """What a Responses API request says, in echo form."""
+    echo = EchoRequest()
+    if body.get("instructions"):
+        echo.system.append(body["instructions"])
+    items = body.get("input") or []
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    for item in items:
+        kind = item.get("type", "message")
+        if kind == "message":
+            content = item.get("content")
+            text = _text_of(content, ("input_text", "output_text"))
+            if isinstance(content, list):
+                echo.images += sum(1 for part in content if part.get("type") == "input_image")
+            if item["role"] in ("system", "developer"):
+                echo.system.append(text)
+            else:
+                echo.turns.append((item["role"], text))
+        elif kind == "function_call":
+            echo.turns.append(("assistant", f"call {item['name']}({item['arguments']})"))
+    if items and items[-1].get("type") == "function_call_output":
+        echo.tool_output = _text_of(items[-1]["output"], ("input_text",))
+    echo.tools = [tool["name"] for tool in body.get("tools") or []]
+    choice = body.get("tool_choice")
+    if isinstance(choice, str):
+        echo.tool_choice = choice
+    elif isinstance(choice, dict) and choice.get("type") == "function":
+        echo.forced_tool = choice["name"]
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        echo.tool_choice = choice.get("mode", "auto")
+        echo.tools = [tool["name"] for tool in choice["tools"]]
+    return echo
+
+
+def echo_from_chat(body: dict[str, Any]) -> EchoRequest:
+    """What a Chat Completions request says, in echo form."""
+    echo = EchoRequest()
+    messages = body.get("messages") or []
+    for message in messages:
+        role = message["role"]
+        content = message.get("content")
+        text = _text_of(content, ("text",))
+        if isinstance(content, list):
+            echo.images += sum(1 for part in content if part.get("type") == "image_url")
+        if role in ("system", "developer"):
+            echo.system.append(text)
+        elif role in ("user", "assistant"):
+            if role == "assistant" and message.get("tool_calls"):
+                for call in message["tool_calls"]:
+                    function = call["function"]
+                    echo.turns.append(("assistant", f"call {function['name']}({function['arguments']})"))
+            else:
+                echo.turns.append((role, text))
+    if messages and messages[-1]["role"] == "tool":
+        echo.tool_output = _text_of(messages[-1].get("content"), ("text",))
+    echo.tools = [tool["function"]["name"] for tool in body.get("tools") or []]
+    choice = body.get("tool_choice")
+    if isinstance(choice, str):
+        echo.tool_choice = choice
+    elif isinstance(choice, dict) and choice.get("type") == "function":
+        echo.forced_tool = choice["function"]["name"]
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        allowed = choice["allowed_tools"]
+        echo.tool_choice = allowed.get("mode", "auto")
+        echo.tools = [tool["function"]["name"] for tool in allowed["tools"]]
+    return echo
+
+
+def _error(status: int) -> JSONResponse:
+    body = {"error": {"message": f"fake upstream error {status}", "type": _ERROR_TYPES.get(status, "server_error"),
+                      "param": None, "code": _ERROR_CODES.get(status)}}
+    headers = {"x-request-id": f"req_{_hex()}"}
+    if status == 429:
+        headers["retry-after"] = "1"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _sse(event: str | None, data: Any) -> bytes:
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+    return (f"event: {event}\n" if event else "").encode() + f"data: {payload}\n\n".encode()
+
+
+def _sse_response(frames: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(frames, media_type="text/event-stream", headers={"x-request-id": f"req_{_hex()}"})
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the Responses API
+
+
+def _usage(reply: EchoReply) -> dict[str, Any]:
+    return {"input_tokens": reply.input_tokens, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": reply.output_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": reply.input_tokens + reply.output_tokens}
+
+
+def _resource(body: dict[str, Any], status: str, output: list[Any], usage: Any) -> dict[str, Any]:
+    return {
+        "id": f"resp_{_hex()}", "object": "response", "created_at": int(time.time()), "status": status,
+        "background": False, "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
+        "max_tool_calls": None, "model": UPSTREAM_MODEL, "output": output, "parallel_tool_calls": True,
+        "previous_response_id": None, "prompt_cache_key": None, "reasoning": {"effort": None, "summary": None},
+        "safety_identifier": None, "service_tier": "default", "store": False, "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto", "tools": [],
+        "top_logprobs": 0, "top_p": 1.0, "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+    }
+
+
+def _responses_items(reply: EchoReply, prompt: str, status: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    if prompt == "think!":
+        items.append({"id": f"rs_{_hex()}", "type": "reasoning", "encrypted_content": ENCRYPTED,
+                      "summary": [{"type": "summary_text", "text": "thinking hard"}]})
+    if reply.call_name is not None:
+        items.append({"id": f"fc_{_hex()}", "type": "function_call", "status": "completed",
+                      "arguments": reply.call_arguments, "call_id": f"call_{_hex()}", "name": reply.call_name})
+    else:
+        part = ({"type": "refusal", "refusal": "I can't help with that."} if prompt == "refuse!" else
+                {"type": "output_text", "annotations": [], "logprobs": [], "text": reply.text or ""})
+        items.append({"id": f"msg_{_hex()}", "type": "message", "status": status, "role": "assistant",
+                      "content": [part]})
+    return items
+
+
+async def _responses_stream(body: dict[str, Any], reply: EchoReply, prompt: str) -> AsyncIterator[bytes]:
+    seq = 0
+
+    def frame(data: dict[str, Any]) -> bytes:
+        nonlocal seq
+        data["sequence_number"] = seq
+        seq += 1
+        return _sse(data["type"], data)
+
+    status = "incomplete" if reply.finish == "length" else "completed"
+    items = _responses_items(reply, prompt, status)
+    yield frame({"type": "response.created", "response": _resource(body, "in_progress", [], None)})
+    yield frame({"type": "response.in_progress", "response": _resource(body, "in_progress", [], None)})
+    for index, item in enumerate(items):
+        kind = item["type"]
+        if kind == "reasoning":
+            yield frame({"type": "response.output_item.added", "output_index": index,
+                         "item": {"id": item["id"], "type": "reasoning", "summary": []}})
+            text = item["summary"][0]["text"]
+            part = {"type": "summary_text", "text": ""}
+            common = {"item_id": item["id"], "output_index": index, "summary_index": 0}
+            yield frame({"type": "response.reasoning_summary_part.added", **common, "part": part})
+            for piece in chunk_text(text):
+                yield frame({"type": "response.reasoning_summary_text.delta", **common, "delta": piece})
+            yield frame({"type": "response.reasoning_summary_text.done", **common, "text": text})
+            yield frame({"type": "response.reasoning_summary_part.done", **common,
+                         "part": {"type": "summary_text", "text": text}})
+            yield frame({"type": "response.output_item.done", "output_index": index, "item": item})
+        elif kind == "function_call":
+            yield frame({"type": "response.output_item.added", "output_index": index,
+                         "item": {**item, "status": "in_progress", "arguments": ""}})
+            for piece in chunk_text(item["arguments"]):
+                yield frame({"type": "response.function_call_arguments.delta", "item_id": item["id"],
+                             "output_index": index, "delta": piece})
+            yield frame({"type": "response.function_call_arguments.done", "item_id": item["id"],
+                         "output_index": index, "arguments": item["arguments"]})
+            yield frame({"type": "response.output_item.done", "output_index": index, "item": item})
+        else:
+            yield frame({"type": "response.output_item.added", "output_index": index,
+                         "item": {**item, "status": "in_progress", "content": []}})
+            part = item["content"][0]
+            refusal = part["type"] == "refusal"
+            empty = {"type": "refusal", "refusal": ""} if refusal else {**part, "text": ""}
+            common = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            yield frame({"type": "response.content_part.added", **common, "part": empty})
+            text = part["refusal"] if refusal else part["text"]
+            chunks = chunk_text(text)
+            for number, piece in enumerate(chunks):
+                if reply.cut and number == len(chunks) // 2:
+                    return  # the connection ends with no terminal event
+                if refusal:
+                    yield frame({"type": "response.refusal.delta", **common, "delta": piece})
+                else:
+                    yield frame({"type": "response.output_text.delta", **common, "delta": piece, "logprobs": [],
+                                 "obfuscation": "x"})
+            if refusal:
+                yield frame({"type": "response.refusal.done", **common, "refusal": text})
+            else:
+                yield frame({"type": "response.output_text.done", **common, "text": text, "logprobs": []})
+            yield frame({"type": "response.content_part.done", **common, "part": part})
+            yield frame({"type": "response.output_item.done", "output_index": index, "item": item})
+    final = _resource(body, status, items, _usage(reply))
+    yield frame({"type": f"response.{status}", "response": final})
+
+
+async def responses_endpoint(request: Request) -> Response:
+    """``POST /v1/responses``."""
+    body = await request.json()
+    request.app.state.requests.append(("/v1/responses", body))
+    request.app.state.headers.append(dict(request.headers))
+    echo = echo_from_responses(body)
+    prompt = _special(echo)
+    if prompt == "slow!":
+        await asyncio.sleep(3)
+    if prompt == "stream-error!" and body.get("stream"):
+        return _sse_response(_responses_error_stream(body))
+    reply = echo_reply(echo)
+    if reply.error_status is not None:
+        return _error(reply.error_status)
+    if prompt == "think!":
+        reply.text = "thought"
+    if body.get("stream"):
+        return _sse_response(_responses_stream(body, reply, prompt))
+    status = "incomplete" if reply.finish == "length" else "completed"
+    return JSONResponse(_resource(body, status, _responses_items(reply, prompt, status), _usage(reply)),
+                        headers={"x-request-id": f"req_{_hex()}"})
+
+
+async def _responses_error_stream(body: dict[str, Any]) -> AsyncIterator[bytes]:
+    yield _sse("response.created", {"type": "response.created", "sequence_number": 0,
+                                    "response": _resource(body, "in_progress", [], None)})
+    yield _sse("error", {"type": "error", "sequence_number": 1, "code": "rate_limit_exceeded",
+                         "message": "slow down", "param": None})
+    failed = _resource(body, "failed", [], None)
+    failed["error"] = {"code": "rate_limit_exceeded", "message": "slow down"}
+    yield _sse("response.failed", {"type": "response.failed", "sequence_number": 2, "response": failed})
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Chat Completions
+
+
+def _chat_usage(reply: EchoReply) -> dict[str, Any]:
+    return {"prompt_tokens": reply.input_tokens, "completion_tokens": reply.output_tokens,
+            "total_tokens": reply.input_tokens + reply.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+
+
+def _finish_reason(reply: EchoReply) -> str:
+    if reply.call_name is not None:
+        return "tool_calls"
+    return "length" if reply.finish == "length" else "stop"
+
+
+async def _chat_stream(body: dict[str, Any], reply: EchoReply, prompt: str, tool_ids: bool) -> AsyncIterator[bytes]:
+    base = {"id": f"chatcmpl-{_hex()}", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": UPSTREAM_MODEL, "service_tier": "default", "system_fingerprint": "fp_fake"}
+    usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        data = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        if usage:
+            data["usage"] = None
+        return _sse(None, data)
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    if prompt == "think!":
+        for piece in chunk_text("thinking hard"):
+            yield chunk({"reasoning_content": piece})
+    if reply.call_name is not None:
+        first: dict[str, Any] = {"index": 0, "type": "function", "function": {"name": reply.call_name, "arguments": ""}}
+        if tool_ids:
+            first["id"] = f"call_{_hex()}"
+        yield chunk({"tool_calls": [first]})
+        for piece in chunk_text(reply.call_arguments or ""):
+            yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+    elif prompt == "refuse!":
+        yield chunk({"refusal": "I can't help with that."})
+    else:
+        chunks = chunk_text(reply.text or "")
+        for number, piece in enumerate(chunks):
+            if reply.cut and number == len(chunks) // 2:
+                return  # the connection ends with no finish_reason and no [DONE]
+            yield chunk({"content": piece})
+    yield chunk({}, _finish_reason(reply))
+    if usage:
+        yield _sse(None, {**base, "choices": [], "usage": _chat_usage(reply)})
+    yield _sse(None, "[DONE]")
+
+
+async def chat_endpoint(request: Request) -> Response:
+    """``POST /v1/chat/completions``."""
+    body = await request.json()
+    request.app.state.requests.append(("/v1/chat/completions", body))
+    request.app.state.headers.append(dict(request.headers))
+    echo = echo_from_chat(body)
+    prompt = _special(echo)
+    if prompt == "slow!":
+        await asyncio.sleep(3)
+    if prompt == "stream-error!" and body.get("stream"):
+        return _sse_response(_chat_error_stream())
+    reply = echo_reply(echo)
+    if reply.error_status is not None:
+        return _error(reply.error_status)
+    if prompt == "think!":
+        reply.text = "thought"
+    tool_ids = request.app.state.tool_ids
+    if body.get("stream"):
+        return _sse_response(_chat_stream(body, reply, prompt, tool_ids))
+    message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
+    if prompt == "think!":
+        message["reasoning_content"] = "thinking hard"
+    if reply.call_name is not None:
+        call: dict[str, Any] = {"type": "function",
+                                "function": {"name": reply.call_name, "arguments": reply.call_arguments}}
+        if tool_ids:
+            call["id"] = f"call_{_hex()}"
+        message["tool_calls"] = [call]
+    elif prompt == "refuse!":
+        message["refusal"] = "I can't help with that."
+    else:
+        message["content"] = reply.text
+    return JSONResponse({
+        "id": f"chatcmpl-{_hex()}", "object": "chat.completion", "created": int(time.time()),
+        "model": UPSTREAM_MODEL,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": _finish_reason(reply)}],
+        "usage": _chat_usage(reply), "service_tier": "default", "system_fingerprint": "fp_fake",
+    }, headers={"x-request-id": f"req_{_hex()}"})
+
+
+async def _chat_error_stream() -> AsyncIterator[bytes]:
+    yield _sse(None, {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": UPSTREAM_MODEL,
+                      "choices": [{"index": 0, "delta": {"content": "partial "}, "finish_reason": None}]})
+    yield _sse(None, {"error": {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded"}})
+
+
+def create_app(*, tool_ids: bool = True) -> Starlette:
+    """The fake server. ``tool_ids=False`` omits chat tool-call ids (as Ollama may)."""
+    app = Starlette(routes=[
+        Route("/v1/responses", responses_endpoint, methods=["POST"]),
+        Route("/v1/chat/completions", chat_endpoint, methods=["POST"]),
+    ])
+    app.state.requests = []
+    app.state.headers = []
+    app.state.tool_ids = tool_ids
+    return app
