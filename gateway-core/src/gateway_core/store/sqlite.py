@@ -1,0 +1,167 @@
+"""The SQLite response store: one file, WAL mode, every call on one worker thread so the event loop never waits.
+
+Rows carry ``expires_at`` (Unix time); reads ignore expired rows and a background task deletes them every
+``purge_interval`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import ResponseStore, check_save
+from .sqlite_schema import migrate, write_transaction
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class SQLiteStore(ResponseStore):
+    """Responses in a SQLite file at ``path``, created with its parent folder on first :meth:`open`.
+
+    The connection lives on a single dedicated worker thread; each public method hands its work to that
+    thread and awaits it, so calls are serialised and the event loop keeps running meanwhile.
+    """
+
+    def __init__(self, path: str, *, max_record_bytes: int = 16 * 1024 * 1024, purge_interval: float = 300.0) -> None:
+        self.path = path
+        self.max_record_bytes = max_record_bytes
+        self.purge_interval = purge_interval
+        self._executor: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._purge_task: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        """Create or open the file, migrate its schema and start the purge task.
+
+        Raises :class:`~gateway_core.store.sqlite_schema.SchemaTooNew` for a file from a newer gateway.
+        """
+        if self._executor is not None:
+            raise RuntimeError("SQLiteStore is already open")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-store-sqlite")
+        try:
+            self._conn = await asyncio.get_running_loop().run_in_executor(self._executor, _connect, self.path)
+        except BaseException:
+            await self.close()
+            raise
+        self._purge_task = asyncio.create_task(self._purge_forever(), name=f"purge {self.path}")
+
+    async def save(self, response_id: str, record: bytes, item_ids: Sequence[str], ttl_seconds: float) -> None:
+        """Store the record and its item index, both expiring ``ttl_seconds`` from now, in one transaction."""
+        check_save(record, ttl_seconds, self.max_record_bytes)
+        await self._call(_save, response_id, record, tuple(item_ids), time.time() + ttl_seconds)
+
+    async def load(self, response_id: str) -> bytes | None:
+        """The record, or None when missing, deleted or expired."""
+        return await self._call(_load, response_id, time.time())
+
+    async def find_item(self, item_id: str) -> str | None:
+        """The id of the unexpired response holding ``item_id``, or None."""
+        return await self._call(_find_item, item_id, time.time())
+
+    async def delete(self, response_id: str) -> bool:
+        """Remove the record and its item index; True if an unexpired record was there."""
+        return await self._call(_delete, response_id, time.time())
+
+    async def close(self) -> None:
+        """Stop the purge task, close the connection and end the worker thread."""
+        if self._purge_task is not None:
+            self._purge_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purge_task
+            self._purge_task = None
+        executor, self._executor = self._executor, None
+        conn, self._conn = self._conn, None
+        if executor is None:
+            return
+        if conn is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
+        executor.shutdown(wait=True)  # idle by now: its last job, the close, has finished
+
+    async def _call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(connection, *args)`` on the worker thread and return its result."""
+        if self._executor is None or self._conn is None:
+            raise RuntimeError("SQLiteStore is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, self._conn, *args)
+
+    async def _purge_forever(self) -> None:
+        """Delete expired rows now and then every ``purge_interval`` seconds, until cancelled."""
+        while True:
+            try:
+                removed = await self._call(_purge, time.time())
+            except Exception:  # a locked or failing file must not end the retention task for good
+                logger.exception("purging expired responses from %s failed", self.path)
+            else:
+                if removed:
+                    logger.debug("purged %d expired responses from %s", removed, self.path)
+            await asyncio.sleep(self.purge_interval)
+
+
+# The functions below run on the worker thread, which owns the connection.
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    """Open (creating if needed) the file in WAL mode with an up-to-date schema."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)  # transactions are explicit
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; WAL keeps the file consistent
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _save(
+    conn: sqlite3.Connection, response_id: str, record: bytes, item_ids: tuple[str, ...], expires_at: float
+) -> None:
+    """Replace the response's record and item index."""
+    with write_transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO responses (id, record, expires_at) VALUES (?, ?, ?)",
+            (response_id, record, expires_at),
+        )
+        conn.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
+        conn.executemany(
+            "INSERT OR REPLACE INTO items (item_id, response_id, expires_at) VALUES (?, ?, ?)",
+            [(item_id, response_id, expires_at) for item_id in item_ids],
+        )
+
+
+def _load(conn: sqlite3.Connection, response_id: str, now: float) -> bytes | None:
+    """The unexpired record, or None."""
+    row = conn.execute("SELECT record FROM responses WHERE id = ? AND expires_at > ?", (response_id, now)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def _find_item(conn: sqlite3.Connection, item_id: str, now: float) -> str | None:
+    """The response id of an unexpired item, or None."""
+    row = conn.execute("SELECT response_id FROM items WHERE item_id = ? AND expires_at > ?", (item_id, now)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _delete(conn: sqlite3.Connection, response_id: str, now: float) -> bool:
+    """Remove the response and its items, expired or not; True if it was unexpired."""
+    with write_transaction(conn):
+        live = conn.execute("SELECT 1 FROM responses WHERE id = ? AND expires_at > ?", (response_id, now)).fetchone()
+        conn.execute("DELETE FROM responses WHERE id = ?", (response_id,))
+        conn.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
+    return live is not None
+
+
+def _purge(conn: sqlite3.Connection, now: float) -> int:
+    """Delete every expired record and item row; the number of records removed."""
+    with write_transaction(conn):
+        removed = conn.execute("DELETE FROM responses WHERE expires_at <= ?", (now,)).rowcount
+        conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,))
+    return removed
