@@ -21,7 +21,7 @@ def request(**fields: Any) -> ResponseRequest:
 
 
 def run_stream(batches: list[list[d.Delta]], allowed: frozenset[str] | None = None) -> tuple[list[dict], bool]:
-    builder = ResponseBuilder(new_resource(request()), streaming=True, allowed_tools=allowed)
+    builder = ResponseBuilder(new_resource(request()), framing="sse", allowed_tools=allowed)
     builder.start()
     raw = builder.take_frames()
     try:
@@ -36,7 +36,7 @@ def run_stream(batches: list[list[d.Delta]], allowed: frozenset[str] | None = No
 
 
 def run_json(batches: list[list[d.Delta]]) -> dict:
-    builder = ResponseBuilder(new_resource(request()), streaming=False)
+    builder = ResponseBuilder(new_resource(request()), framing=None)
     for batch in batches:
         builder.feed(batch)
     return msgspec.to_builtins(builder.finish())
@@ -137,7 +137,7 @@ def test_model_error_finish() -> None:
 
 
 def run_json_failed(batches: list[list[d.Delta]]) -> dict:
-    builder = ResponseBuilder(new_resource(request()), streaming=False)
+    builder = ResponseBuilder(new_resource(request()), framing=None)
     for batch in batches:
         builder.feed(batch)
     return msgspec.to_builtins(builder.finish())
@@ -165,20 +165,20 @@ def test_json_and_stream_build_the_same_output() -> None:
 
 
 def test_json_builder_raises_without_finish() -> None:
-    builder = ResponseBuilder(new_resource(request()), streaming=False)
+    builder = ResponseBuilder(new_resource(request()), framing=None)
     builder.feed([d.TextDelta("x")])
     with pytest.raises(StreamInterrupted):
         builder.finish()
 
 
 def test_tool_not_allowed_raises_model_error() -> None:
-    builder = ResponseBuilder(new_resource(request()), streaming=False, allowed_tools=frozenset())
+    builder = ResponseBuilder(new_resource(request()), framing=None, allowed_tools=frozenset())
     with pytest.raises(ModelError):
         builder.feed([d.FunctionCallStart("c", "f")])
 
 
 def test_frames_are_whole_lf_events() -> None:
-    builder = ResponseBuilder(new_resource(request()), streaming=True)
+    builder = ResponseBuilder(new_resource(request()), framing="sse")
     builder.start()
     builder.feed([d.TextDelta("x")])
     raw = builder.take_frames()

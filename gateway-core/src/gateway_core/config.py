@@ -16,6 +16,8 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
+from .store import StoreSettings
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PATH = re.compile(r" - at `\$(.*)`$")
 
@@ -52,6 +54,7 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     shutdown_grace: Annotated[float, Meta(ge=0)] = 30.0
+    websocket_max_seconds: Annotated[float, Meta(gt=0)] = 3600.0
 
 
 Seconds = Annotated[float, Meta(gt=0)]
@@ -106,6 +109,8 @@ class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     server: ServerSettings = field(default_factory=ServerSettings)
     providers: dict[str, ProviderSettings] = field(default_factory=dict)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    store_default: bool = True
     aliases: dict[str, str | ModelGroup] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
     source: str = "<defaults>"

@@ -100,7 +100,9 @@ def _instance_settings(
                 package = PACKAGES.get(kind, f"a package registering '{kind}' in the gateway_provider entry points")
                 problem = f"no plugin of type '{kind}' is installed (pip install {package})"
             raise ConfigError(f"{config.source}: key 'providers.{name}.type': {problem}")
-        if settings.api_key is None:
+        if settings.api_key is None and (settings.base_url is None or name == kind):
+            # the kind's key (OPENAI_API_KEY...) only goes to the kind's own service, never to another
+            # base_url (an OpenAI-compatible server configured without a key stays keyless)
             settings.api_key = _first_env(infos[kind].api_key_env, environ)
         result[name] = settings
     for kind, info in infos.items():

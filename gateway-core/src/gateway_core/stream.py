@@ -64,8 +64,10 @@ from .types import (
     ResponseResource,
     SummaryText,
     Usage,
+    encoder,
 )
 
+_encode = encoder.encode
 _MESSAGE, _CALL, _REASONING = 1, 2, 3
 _TEXT, _REFUSAL, _SUMMARY, _RAW = 1, 2, 3, 4
 _ITEM_OF_PART = {_TEXT: _MESSAGE, _REFUSAL: _MESSAGE, _SUMMARY: _REASONING, _RAW: _REASONING}
@@ -87,11 +89,15 @@ class ResponseBuilder:
 
     Use: ``start()`` once the upstream is open, ``feed()`` with each list of deltas (``take_frames()`` after
     each to get the bytes to write), then ``finish()`` at the upstream's end, or ``fail(error)``.
+    ``framing`` is ``"sse"`` (whole SSE events, ``data: [DONE]`` last), ``"json"`` (one JSON document per
+    event, for the WebSocket mode; see ``take_events``) or ``None`` (no events: a JSON response).
     """
 
     __slots__ = (
         "_allowed",
         "_chunks",
+        "_frame",
+        "_sse",
         "_finish",
         "_frames",
         "_index",
@@ -110,11 +116,13 @@ class ResponseBuilder:
         self,
         resource: ResponseResource,
         *,
-        streaming: bool,
+        framing: str | None,
         allowed_tools: frozenset[str] | None = None,
     ) -> None:
         self.resource = resource
-        self._frames: list[bytes] | None = [] if streaming else None
+        self._frames: list[bytes] | None = None if framing is None else []
+        self._frame = sse_frame if framing == "sse" else _encode
+        self._sse = framing == "sse"
         self._seq = 0
         self._allowed = allowed_tools
         self._item: OutputMessage | OutputFunctionCall | OutputReasoning | None = None
@@ -135,7 +143,7 @@ class ResponseBuilder:
         if frames is not None:
             event.sequence_number = self._seq  # type: ignore[attr-defined]
             self._seq += 1
-            frames.append(sse_frame(event))  # type: ignore[arg-type]
+            frames.append(self._frame(event))  # type: ignore[arg-type]
 
     def take_frames(self) -> bytes:
         """The SSE bytes produced since the last call (empty when nothing new)."""
@@ -145,6 +153,15 @@ class ResponseBuilder:
         data = b"".join(frames)
         frames.clear()
         return data
+
+    def take_events(self) -> list[bytes]:
+        """The JSON events produced since the last call (``framing="json"``)."""
+        frames = self._frames
+        if not frames:
+            return []
+        events = frames.copy()
+        frames.clear()
+        return events
 
     @property
     def started(self) -> bool:
@@ -211,8 +228,8 @@ class ResponseBuilder:
 
     def _end(self) -> None:
         self.done = True
-        if self._frames is not None:
-            self._frames.append(DONE_FRAME)
+        if self._sse:
+            self._frames.append(DONE_FRAME)  # type: ignore[union-attr]
 
     def _final_usage(self) -> Usage:
         return self._usage if self._usage is not None else Usage()

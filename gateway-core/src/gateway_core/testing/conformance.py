@@ -35,7 +35,7 @@ import pytest
 from ..app import create_app
 from ..config import config_from_data
 from ..provider import Capabilities
-from .servers import serve_asgi
+from .servers import serve_asgi, with_temporary_store
 from .validator import Validator, default_validator, parse_sse
 
 PNG_DATA_URL = (
@@ -139,11 +139,12 @@ class ProviderConformance:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def gateway_app(cls, gateway_config: dict[str, Any]) -> Any:
+    def gateway_app(cls, gateway_config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Any:
         """The gateway application under test: retries and cooldowns off, so each test sees the provider's
         own mapping of one upstream answer (the retry policy is the core's, tested there)."""
         routing = {"max_retries": 0, "cooldown_failures": 1_000_000, **gateway_config.get("routing", {})}
-        return create_app(config_from_data({**gateway_config, "routing": routing}, "<conformance config>"))
+        config = with_temporary_store({**gateway_config, "routing": routing}, str(tmp_path_factory.mktemp("store")))
+        return create_app(config_from_data(config, "<conformance config>"))
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -316,3 +317,59 @@ class ProviderConformance:
         assert events[-2]["error"]["type"] == "server_error"
         assert terminal["status"] == "failed" and terminal["error"]["code"]
         assert self.api_key not in json.dumps(events)
+
+    # -- conversation state (stored responses) ---------------------------------------------------------
+
+    def test_previous_response_chain(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        """Three turns chained by previous_response_id: the upstream receives the whole history, in order."""
+        first = gateway.create(self.body("alpha", instructions="Be kind."))
+        assert first["store"] is True
+        second = gateway.create(self.body("beta", previous_response_id=first["id"]))
+        assert second["previous_response_id"] == first["id"]
+        third_body = self.body("history?", previous_response_id=second["id"])
+        if capabilities.streaming:
+            _, third = gateway.stream(third_body)
+        else:
+            third = gateway.create(third_body)
+        assert output_text(third) == "user:alpha | assistant:alpha | user:beta | assistant:beta | user:history?"
+        unchained = gateway.create(self.body("system?", previous_response_id=first["id"]))
+        assert output_text(unchained) == "", "instructions are not carried over from the previous response"
+
+    def test_tool_loop_with_previous_response(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        first = gateway.create(self.body("Paris", tools=[WEATHER_TOOL]))
+        call = function_calls(first)[0]
+        output = {"type": "function_call_output", "call_id": call["call_id"], "output": "rainy"}
+        second = gateway.create(self.body([output], tools=[WEATHER_TOOL], previous_response_id=first["id"]))
+        assert output_text(second) == "tool said: rainy"
+
+    def test_item_reference(self, gateway: GatewayClient) -> None:
+        first = gateway.create(self.body("gamma"))
+        reference = {"type": "item_reference", "id": first["output"][0]["id"]}
+        body = self.body([{"role": "user", "content": "gamma"}, reference, {"role": "user", "content": "history?"}])
+        assert output_text(gateway.create(body)) == "user:gamma | assistant:gamma | user:history?"
+
+    def test_unknown_references(self, gateway: GatewayClient) -> None:
+        error = gateway.error(self.body("x", previous_response_id="resp_does_not_exist"), 404)
+        assert (error["code"], error["param"]) == ("previous_response_not_found", "previous_response_id")
+        reference = {"type": "item_reference", "id": "msg_nope"}
+        error = gateway.error(self.body([{"role": "user", "content": "a"}, reference]), 400)
+        assert error["param"] == "input[1].id"
+
+    def test_store_false_is_not_kept(self, gateway: GatewayClient) -> None:
+        unstored = gateway.create(self.body("secret", store=False))
+        assert unstored["store"] is False
+        gateway.error(self.body("x", previous_response_id=unstored["id"]), 404)
+        assert gateway.http.get(f"/v1/responses/{unstored['id']}").status_code == 404
+
+    def test_retrieve_and_delete(self, gateway: GatewayClient) -> None:
+        created = gateway.create(self.body("keep me"))
+        fetched = gateway.http.get(f"/v1/responses/{created['id']}")
+        assert fetched.status_code == 200 and fetched.json() == created
+        gateway.validator.validate_response(fetched.json())
+        items = gateway.http.get(f"/v1/responses/{created['id']}/input_items").json()
+        assert items["object"] == "list" and items["data"][0]["content"][0]["text"] == "keep me"
+        assert gateway.http.delete(f"/v1/responses/{created['id']}").json()["deleted"] is True
+        assert gateway.http.get(f"/v1/responses/{created['id']}").status_code == 404
+        gateway.error(self.body("x", previous_response_id=created["id"]), 404)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -41,7 +43,17 @@ def serve_asgi(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> It
 
 @contextmanager
 def run_gateway(config: dict[str, Any] | None = None) -> Iterator[str]:
-    """Run the gateway built from a config dict (as the YAML file would hold); yields its base URL."""
-    app = create_app(config_from_data(config or {}, "<test config>"))
-    with serve_asgi(app) as url:
-        yield url
+    """Run the gateway built from a config dict (as the YAML file would hold); yields its base URL.
+
+    Without a ``store`` key, responses are stored in a SQLite file of a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(config_from_data(with_temporary_store(config or {}, folder), "<test config>"))
+        with serve_asgi(app) as url:
+            yield url
+
+
+def with_temporary_store(config: dict[str, Any], folder: str) -> dict[str, Any]:
+    """``config`` with the response store in ``folder`` unless it configures one."""
+    if "store" in config:
+        return config
+    return {**config, "store": {"backend": "sqlite", "path": os.path.join(folder, "responses.sqlite3")}}

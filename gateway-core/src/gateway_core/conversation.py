@@ -1,0 +1,174 @@
+"""Conversation state: stored responses, ``previous_response_id`` and ``item_reference``, for every provider.
+
+A stored record is the normalised, already expanded input of a response (every item with an id of ours),
+the response resource with its output items, and the provider instance that made it. Continuing from a
+response therefore needs one lookup: its input followed by its output, then the new input, in the order
+the specification requires. Provider round-trip data (thinking and thought signatures) rides inside
+reasoning items as provider-namespaced envelopes, so a conversation that moves to another provider has
+them dropped by that provider's translator instead of rejected upstream.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+
+import msgspec
+from msgspec import Struct
+
+from .errors import InvalidRequestError, NotFoundError
+from .ids import new_id
+from .store import RecordTooLarge, ResponseStore, StoreSettings
+from .types import (
+    Compaction,
+    FunctionCall,
+    FunctionCallOutput,
+    InputItem,
+    ItemReference,
+    Message,
+    OutputFunctionCall,
+    OutputItem,
+    OutputMessage,
+    OutputReasoning,
+    Reasoning,
+    ResponseRequest,
+    ResponseResource,
+)
+
+logger = logging.getLogger("gateway.store")
+
+_ID_PREFIX = {Message: "msg", FunctionCall: "fc", FunctionCallOutput: "fco", Reasoning: "rs", Compaction: "cmp"}
+
+
+class StoredResponse(Struct):
+    """What the store keeps per response (encoded with msgspec)."""
+
+    response: ResponseResource
+    input: list[InputItem]
+    instance: str
+
+
+_encode = msgspec.json.encode
+_decode_record = msgspec.json.Decoder(StoredResponse).decode
+
+
+def as_input(item: OutputItem) -> InputItem:
+    """An output item as the input item that replays it."""
+    if type(item) is OutputMessage:
+        return Message(role="assistant", content=list(item.content), id=item.id, status=item.status)
+    if type(item) is OutputFunctionCall:
+        return FunctionCall(call_id=item.call_id, name=item.name, arguments=item.arguments, id=item.id,
+                            status=item.status)
+    reasoning: OutputReasoning = item  # type: ignore[assignment]
+    return Reasoning(summary=list(reasoning.summary), id=reasoning.id, content=list(reasoning.content) or None,
+                     encrypted_content=reasoning.encrypted_content, status=reasoning.status)
+
+
+def history(record: StoredResponse) -> list[InputItem]:
+    """A stored response's input followed by its output: what a continuation starts from."""
+    return [*record.input, *(as_input(item) for item in record.response.output)]
+
+
+def has_references(request: ResponseRequest) -> bool:
+    """Whether the request needs the store to be expanded."""
+    return request.previous_response_id is not None or any(type(item) is ItemReference for item in request.items)
+
+
+class Conversations:
+    """The store as the request path uses it: expand, save, load, delete."""
+
+    def __init__(self, store: ResponseStore, settings: StoreSettings, store_default: bool) -> None:
+        self.store = store
+        self.enabled = settings.backend != "none"
+        self.default = store_default
+        self.ttl = settings.retention_days * 86400.0
+
+    def wants_store(self, request: ResponseRequest) -> bool:
+        """Whether this request's response is stored (and so what its ``store`` field says)."""
+        return self.enabled and (self.default if request.store is None else request.store)
+
+    async def load(self, response_id: str) -> StoredResponse | None:
+        """A stored response, or None."""
+        raw = await self.store.load(response_id)
+        return None if raw is None else _decode_record(raw)
+
+    async def delete(self, response_id: str) -> bool:
+        """Delete a stored response."""
+        return await self.store.delete(response_id)
+
+    async def expand(
+        self, request: ResponseRequest, local: MutableMapping[str, StoredResponse] | None = None
+    ) -> StoredResponse | None:
+        """Replace ``previous_response_id`` and ``item_reference`` items by what they stand for.
+
+        ``local`` is a connection-local cache (the WebSocket mode) consulted before the store. Returns the
+        previous response's record, if any. Raises ``previous_response_not_found`` (404) or, for an unknown
+        item reference, a 400 naming ``input[i].id``.
+        """
+        previous = None
+        items = request.items
+        if request.previous_response_id is not None:
+            previous = await self._find(request.previous_response_id, local)
+            if previous is None:
+                raise NotFoundError(
+                    f"previous response '{request.previous_response_id}' was not found (it was not stored, "
+                    "was deleted, or expired)",
+                    code="previous_response_not_found",
+                    param="previous_response_id",
+                )
+        expanded: list[InputItem] = history(previous) if previous is not None else []
+        for index, item in enumerate(items):
+            if type(item) is ItemReference:
+                expanded.append(await self._referenced(item.id, index, local))
+            else:
+                expanded.append(item)
+        request.input = expanded
+        return previous
+
+    async def _find(
+        self, response_id: str, local: MutableMapping[str, StoredResponse] | None
+    ) -> StoredResponse | None:
+        if local is not None and response_id in local:
+            return local[response_id]
+        return await self.load(response_id) if self.enabled else None
+
+    async def _referenced(
+        self, item_id: str, index: int, local: MutableMapping[str, StoredResponse] | None
+    ) -> InputItem:
+        candidates = list(local.values()) if local is not None else []
+        if self.enabled:
+            response_id = await self.store.find_item(item_id)
+            record = await self.load(response_id) if response_id is not None else None
+            if record is not None:
+                candidates.append(record)
+        for record in candidates:
+            for item in record.input:
+                if getattr(item, "id", None) == item_id:
+                    return item
+            for output in record.response.output:
+                if output.id == item_id:
+                    return as_input(output)
+        raise InvalidRequestError(
+            f"item '{item_id}' was not found in any stored response (it was not stored, was deleted, or expired)",
+            code="item_not_found",
+            param=f"input[{index}].id",
+        )
+
+    def record(self, resource: ResponseResource, request: ResponseRequest, instance: str) -> StoredResponse:
+        """The record of a finished response; gives every input item an id of ours."""
+        for item in request.items:
+            if getattr(item, "id", 0) is None:
+                item.id = new_id(_ID_PREFIX[type(item)])  # type: ignore[union-attr]
+        return StoredResponse(response=resource, input=list(request.items), instance=instance)
+
+    async def save(self, record: StoredResponse) -> bool:
+        """Persist a record; False (logged) when it is too large to keep."""
+        item_ids: list[str] = [item_id for item in record.input if (item_id := getattr(item, "id", None))]
+        item_ids.extend(item.id for item in record.response.output)
+        try:
+            await self.store.save(record.response.id, _encode(record), item_ids, self.ttl)
+        except RecordTooLarge as exc:
+            logger.warning("response %s was not stored: %s", record.response.id, exc)
+            return False
+        return True
+
