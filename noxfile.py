@@ -8,7 +8,7 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PROVIDERS = ["openai", "anthropic", "google"]
-CORE = "./gateway-core[testing]"
+CORE = "./gateway-core[testing,redis]"
 
 
 def install_all(session: nox.Session) -> None:

@@ -4,10 +4,7 @@ backend promises on its own (SQLite: persistence, purge, migrations; Redis: nati
 from __future__ import annotations
 
 import asyncio
-import shutil
-import socket
 import sqlite3
-import subprocess
 import threading
 import time
 import uuid
@@ -22,6 +19,7 @@ import pytest
 from gateway_core.store import NullStore, RedisStore, SQLiteStore, StoreSettings, create_store, default_store_path
 from gateway_core.store.base import RecordTooLarge, ResponseStore
 from gateway_core.store.sqlite_schema import SCHEMA_VERSION, SchemaTooNew
+from gateway_core.testing.servers import free_port, run_redis_server
 
 Scenario = Callable[[Any], Awaitable[None]]
 MakeStore = Callable[..., ResponseStore]
@@ -46,45 +44,11 @@ def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def answers_ping(port: int) -> bool:
-    """Whether a Redis server on ``port`` answers PING."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
-            conn.sendall(b"PING\r\n")
-            return conn.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A throwaway ``redis-server`` on a free port of 127.0.0.1, without persistence, for this module."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (Debian/Ubuntu: apt-get install -y redis-server)")
-    workdir = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    with open(workdir / "redis.log", "wb") as log:
-        server = subprocess.Popen([*command, "--dir", str(workdir)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while not answers_ping(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start: {(workdir / 'redis.log').read_text()}")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with run_redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -57,3 +59,48 @@ def with_temporary_store(config: dict[str, Any], folder: str) -> dict[str, Any]:
     if "store" in config:
         return config
     return {**config, "store": {"backend": "sqlite", "path": os.path.join(folder, "responses.sqlite3")}}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@contextmanager
+def run_redis_server(folder: str | os.PathLike[str]) -> Iterator[str]:
+    """A throwaway ``redis-server`` (no persistence) on a free port of 127.0.0.1; yields its URL. Skips the
+    calling test when the binary is not installed (Debian: ``apt-get install -y redis-server``)."""
+    import pytest
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian/Ubuntu: apt-get install -y redis-server)")
+    port = free_port()
+    log_path = os.path.join(folder, "redis.log")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--dir", str(folder)]
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while not _answers_ping(port):
+            if server.poll() is not None or time.monotonic() > deadline:
+                with open(log_path) as log_file:
+                    raise RuntimeError(f"redis-server did not start: {log_file.read()}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
