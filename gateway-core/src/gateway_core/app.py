@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 from starlette.routing import WebSocketRoute
 
+from .compaction import Sealer, compact_route
 from .config import GatewayConfig
 from .conversation import Conversations
 from .decode import decode_request
@@ -197,7 +198,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     gateway = Gateway.from_config(config, plugins)
     store = create_store(config.store)
     conversations = Conversations(store, config.store, config.store_default)
-    responder = Responder(gateway, conversations)
+    responder = Responder(gateway, conversations, Sealer(config.compaction.key))
     ready = False
 
     @contextlib.asynccontextmanager
@@ -243,6 +244,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
             HttpRoute("/v1/responses", ResponsesEndpoint(responder, config.server.max_body_bytes),
                       methods=["POST"]),
             WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, config.server.websocket_max_seconds)),
+            compact_route(responder, error_response),
             *stored_response_routes(conversations, error_response),
             HttpRoute("/v1/models", models, methods=["GET"]),
             HttpRoute("/healthz", healthz, methods=["GET"]),

@@ -16,6 +16,7 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
+from .compaction import CompactionSettings
 from .store import StoreSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -110,6 +111,7 @@ class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     providers: dict[str, ProviderSettings] = field(default_factory=dict)
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    compaction: CompactionSettings = field(default_factory=CompactionSettings)
     store_default: bool = True
     aliases: dict[str, str | ModelGroup] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)

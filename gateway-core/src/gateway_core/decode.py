@@ -90,6 +90,9 @@ def normalise(request: ResponseRequest) -> None:
         raise InvalidRequestError("'model' is required", code="missing_required_parameter", param="model")
     raw = request.input
     if raw is None or raw == "" or raw == []:
+        if request.previous_response_id is not None:  # continue the stored conversation as it is
+            request.input = []
+            return
         raise InvalidRequestError("'input' must not be empty", code="empty_input", param="input")
     if isinstance(raw, str):
         request.input = [Message(role="user", content=[InputText(raw)])]

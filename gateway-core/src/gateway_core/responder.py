@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, 
 from dataclasses import dataclass
 from functools import partial
 
+from .compaction import Sealer, open_compactions
 from .conversation import Conversations, StoredResponse, has_references
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher, timeout_after
@@ -49,10 +50,11 @@ class StreamRun:
 class Responder:
     """The request path shared by every transport."""
 
-    def __init__(self, gateway: Gateway, conversations: Conversations) -> None:
+    def __init__(self, gateway: Gateway, conversations: Conversations, sealer: Sealer) -> None:
         self.router = gateway.router
         self.dispatcher = Dispatcher(gateway.config.routing)
         self.conversations = conversations
+        self.sealer = sealer
 
     async def prepare(
         self, request: ResponseRequest, local: MutableMapping[str, StoredResponse] | None = None
@@ -61,6 +63,8 @@ class Responder:
         check_supported(request)
         if has_references(request):
             await self.conversations.expand(request, local)
+        if any(type(item) is Compaction for item in request.items):
+            open_compactions(request, self.sealer)
         return self.router.route(request.model, request.provider)  # type: ignore[arg-type]
 
     async def respond(self, request: ResponseRequest, route: Route) -> tuple[StoredResponse, Attempt]:
@@ -136,10 +140,6 @@ def check_supported(request: ResponseRequest) -> None:
     if request.background:
         raise InvalidRequestError("background responses are not supported", code="unsupported_parameter",
                                   param="background")
-    for index, item in enumerate(request.items):
-        if type(item) is Compaction:
-            raise InvalidRequestError("compaction items are not supported by this gateway",
-                                      code="unsupported_item", param=f"input[{index}]")
 
 
 def check_capabilities(request: ResponseRequest, target: Target) -> None:

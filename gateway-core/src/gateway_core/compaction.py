@@ -1,0 +1,148 @@
+"""``POST /v1/responses/compact``: the gateway compacts a conversation itself, for every provider.
+
+It asks the conversation's own model for a faithful summary of the earlier turns and returns the compacted
+window: the user messages verbatim, then one ``compaction`` item whose ``encrypted_content`` is the summary
+sealed by the gateway (Fernet: AES-CBC + HMAC-SHA256, from ``cryptography``, keyed by
+``compaction.key``). When that item comes back in a later request, the gateway opens it and gives the
+model the summary as a developer message. A tampered or foreign compaction item answers 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from msgspec import Struct
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from .decode import decode_request
+from .errors import GatewayError, InvalidRequestError, ModelError
+from .ids import new_id
+from .types import (
+    Compaction,
+    InputItem,
+    InputText,
+    Message,
+    OutputMessage,
+    OutputText,
+    ResponseRequest,
+    Usage,
+    encoder,
+)
+
+logger = logging.getLogger("gateway")
+
+PREFIX = "gwc1."
+SUMMARY_REQUEST = (
+    "Summarise the conversation so far for your own later use. Keep every fact, decision, number, name, "
+    "tool call and tool result, open question and user preference that could matter later; drop "
+    "pleasantries. Write only the summary."
+)
+SUMMARY_HEADER = "Summary of the earlier conversation (compacted by the gateway):\n"
+_decode_json = msgspec.json.Decoder().decode
+
+
+class CompactionSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``compaction``: the secret that seals compaction items (any random string, e.g. 32 random bytes in
+    base64). Without one, a key is made at startup and items do not survive a restart."""
+
+    key: str | None = None
+
+
+class Sealer:
+    """Seals and opens compaction summaries with authenticated encryption."""
+
+    def __init__(self, secret: str | None) -> None:
+        from cryptography.fernet import Fernet
+
+        if not secret:
+            logger.warning("compaction.key is not set: compaction items will not survive a restart")
+            secret = base64.b64encode(os.urandom(32)).decode()
+        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+
+    def seal(self, summary: str, model: str) -> str:
+        """The ``encrypted_content`` for a summary."""
+        payload = encoder.encode({"v": 1, "summary": summary, "model": model, "at": int(time.time())})
+        return PREFIX + self._fernet.encrypt(payload).decode()
+
+    def open(self, blob: str, param: str) -> str:
+        """The summary inside ``blob``; 400 (naming ``param``) when it is foreign or was tampered with."""
+        from cryptography.fernet import InvalidToken
+
+        if not blob.startswith(PREFIX):
+            raise InvalidRequestError("this compaction item was not made by this gateway",
+                                      code="invalid_compaction", param=param)
+        try:
+            data = _decode_json(self._fernet.decrypt(blob[len(PREFIX):].encode()))
+        except (InvalidToken, msgspec.DecodeError, ValueError):
+            raise InvalidRequestError("this compaction item is corrupt, was tampered with, or was sealed with "
+                                      "another key", code="invalid_compaction", param=param) from None
+        return str(data["summary"])
+
+
+def open_compactions(request: ResponseRequest, sealer: Sealer) -> None:
+    """Replace every compaction item of the input by a developer message carrying its summary."""
+    items: list[InputItem] = []
+    for index, item in enumerate(request.items):
+        if type(item) is Compaction:
+            summary = sealer.open(item.encrypted_content, f"input[{index}].encrypted_content")
+            items.append(Message(role="developer", content=[InputText(SUMMARY_HEADER + summary)]))
+        else:
+            items.append(item)
+    request.input = items
+
+
+class CompactResource(Struct):
+    """The answer of ``/v1/responses/compact``."""
+
+    id: str
+    created_at: int
+    output: list[Message | Compaction]
+    usage: Usage
+    object: str = "response.compaction"
+
+
+def compact_route(responder: Any, error_response: Callable[[GatewayError], Response]) -> BaseRoute:
+    """The ``POST /v1/responses/compact`` route."""
+
+    async def compact(request: Request) -> Response:
+        try:
+            body = decode_request(await request.body())
+            result = await compact_conversation(responder, body)
+        except GatewayError as error:
+            return error_response(error)
+        return Response(encoder.encode(result), media_type="application/json")
+
+    return Route("/v1/responses/compact", compact, methods=["POST"])
+
+
+async def compact_conversation(responder: Any, request: ResponseRequest) -> CompactResource:
+    """Summarise the (expanded) conversation with its own model and seal the summary."""
+    request.stream, request.store, request.tools, request.tool_choice = False, False, None, None
+    request.text = request.reasoning = None
+    route = await responder.prepare(request)
+    conversation = list(request.items)
+    request.input = [*conversation, Message(role="user", content=[InputText(SUMMARY_REQUEST)])]
+    record, _ = await responder.respond(request, route)
+    resource = record.response
+    if resource.status != "completed":
+        reason = resource.error.message if resource.error else resource.status
+        raise ModelError(f"the model could not summarise the conversation: {reason}", code="compaction_failed")
+    summary = "".join(part.text for item in resource.output if type(item) is OutputMessage
+                      for part in item.content if type(part) is OutputText)
+    kept: list[Message | Compaction] = []
+    for item in conversation:
+        if type(item) is Message and item.role == "user":
+            kept.append(Message(role="user", content=item.content, id=item.id or new_id("msg"), status="completed"))
+    kept.append(Compaction(encrypted_content=responder.sealer.seal(summary, resource.model), id=new_id("cmp")))
+    return CompactResource(id=new_id("resp"), created_at=int(time.time()), output=kept,
+                           usage=resource.usage or Usage())
+
