@@ -4,11 +4,6 @@ raw HTTP, on the keyless mock provider. Every body and event validates against o
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +12,7 @@ import openai
 import pytest
 
 from gateway_core.testing import default_validator, parse_sse
+from gateway_core.testing.servers import run_gateway_process
 
 VALIDATOR = default_validator()
 WEATHER = {
@@ -31,30 +27,8 @@ WEATHER = {
 @pytest.fixture(scope="module")
 def gateway_url() -> Iterator[str]:
     """The real `gateway serve` command in a subprocess, as the README starts it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway_core", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                if httpx.get(url + "/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    with run_gateway_process() as gateway:
+        yield gateway.url
 
 
 @pytest.fixture(scope="module")

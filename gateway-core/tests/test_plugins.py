@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from gateway_core import hookimpl, mock
 from gateway_core.config import ConfigError, parse_config
 from gateway_core.gateway import Gateway
 from gateway_core.plugins import PluginError, create_plugins
+from gateway_core.testing.servers import run_gateway_process
 
 ACME_PLUGIN = '''
 """A third-party provider plugin, as small as one can be."""
@@ -101,35 +100,10 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return install(tmp_path_factory.mktemp("broken"), "gateway_broken", "raise ImportError('needs libfoo')\n")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def acme_gateway(acme_site: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway_core.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=environment(acme_site), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(url + "/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+    with run_gateway_process(env={"PYTHONPATH": environment(acme_site)["PYTHONPATH"]}) as gateway:
+        yield gateway.url
 
 
 def test_third_party_package_is_discovered_and_routed(acme_site: Path, acme_gateway: str) -> None:

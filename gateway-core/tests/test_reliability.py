@@ -6,16 +6,11 @@ provider plugins and fault-injecting fake upstreams in ``tests/test_reliability_
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +23,7 @@ from gateway_core.policies import order_targets
 from gateway_core.provider import BoundProvider
 from gateway_core.routing import Route, Target
 from gateway_core.testing import run_gateway
+from gateway_core.testing.servers import run_gateway_process
 
 GROUPS = {
     "ab": {"policy": "weighted", "targets": [{"model": "a/m1", "weight": 3}, {"model": "b/m2", "weight": 1}]},
@@ -180,44 +176,21 @@ def test_bound_provider_is_what_targets_hold() -> None:
 
 # -- request ids in logs, graceful shutdown ----------------------------------------------------------------
 
-def _serve(tmp_path: Path, config: str) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    file = tmp_path / "g.yaml"
-    file.write_text(config + f"\nserver: {{host: 127.0.0.1, port: {port}, shutdown_grace: 10}}\n")
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    process = subprocess.Popen([sys.executable, "-m", "gateway_core", "serve", "--config", str(file)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(url + "/readyz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-
-
-def test_request_id_is_in_every_log_line(tmp_path: Path) -> None:
-    process, url = _serve(tmp_path, "providers: {mock: {}}\nrouting: {max_retries: 0}")
-    try:
-        httpx.post(url + "/v1/responses", json={"model": "mock", "input": "error:500"},
+def test_request_id_is_in_every_log_line() -> None:
+    with run_gateway_process("providers: {mock: {}}\nrouting: {max_retries: 0}") as gateway:
+        httpx.post(gateway.url + "/v1/responses", json={"model": "mock", "input": "error:500"},
                    headers={"x-request-id": "rid-4242"})
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=10)[0].decode()
+        output = gateway.stop()
     lines = [line for line in output.splitlines() if "request failed" in line]
     assert lines and all("[rid-4242]" in line for line in lines), output
 
 
-def test_sigterm_drains_an_in_flight_stream(tmp_path: Path) -> None:
-    process, url = _serve(tmp_path, "providers: {mock: {options: {delay: 0.1}}}")
+def test_sigterm_drains_an_in_flight_stream() -> None:
+    config = "providers: {mock: {options: {delay: 0.1}}}\nserver: {shutdown_grace: 10}"
     words = " ".join(f"w{n}" for n in range(15))
     received: list[bytes] = []
-    try:
+    with run_gateway_process(config) as gateway:
+        process, url = gateway.process, gateway.url
         with httpx.stream("POST", url + "/v1/responses", timeout=20,
                           json={"model": "mock", "input": words, "stream": True}) as response:
             chunks = response.iter_bytes()
@@ -232,7 +205,3 @@ def test_sigterm_drains_an_in_flight_stream(tmp_path: Path) -> None:
         assert words in body, "the whole answer arrived"
         # uvicorn re-raises the signal once drained, so the exit status says "ended by SIGTERM"
         assert process.wait(timeout=10) in (0, -signal.SIGTERM)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate()

@@ -6,11 +6,13 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import uvicorn
@@ -104,3 +106,58 @@ def run_redis_server(folder: str | os.PathLike[str]) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@dataclass
+class GatewayProcess:
+    """A ``gateway serve`` process started by :func:`run_gateway_process`."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def stop(self) -> str:
+        """Terminate (if still running) and return everything it printed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output.decode(errors="replace")
+
+
+@contextmanager
+def run_gateway_process(
+    config: str | None = None, *, env: dict[str, str] | None = None, folder: str | os.PathLike[str] | None = None
+) -> Iterator[GatewayProcess]:
+    """The real ``gateway serve`` command on a free port of 127.0.0.1, with ``config`` (YAML text) if given,
+    the environment without provider keys (plus ``env``), until it answers ``/readyz``."""
+    import httpx
+
+    port = free_port()
+    command = [sys.executable, "-m", "gateway_core", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with tempfile.TemporaryDirectory() as scratch:
+        if config is not None:
+            path = os.path.join(folder or scratch, f"gateway-{port}.yaml")
+            with open(path, "w", encoding="utf-8") as file:
+                file.write(config)
+            command += ["--config", path]
+        environment = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
+        environment.update(env or {})
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        running = GatewayProcess(process, f"http://127.0.0.1:{port}")
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(running.url + "/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the gateway did not start:\n{running.stop()}")
+                time.sleep(0.05)
+            yield running
+        finally:
+            running.stop()
