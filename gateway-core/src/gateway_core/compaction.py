@@ -61,17 +61,24 @@ class Sealer:
     """Seals and opens compaction summaries with authenticated encryption."""
 
     def __init__(self, secret: str | None) -> None:
-        from cryptography.fernet import Fernet
+        self._secret = secret
+        self._cipher: Any = None
 
-        if not secret:
-            logger.warning("compaction.key is not set: compaction items will not survive a restart")
-            secret = base64.b64encode(os.urandom(32)).decode()
-        self._fernet = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+    def _fernet(self) -> Any:
+        if self._cipher is None:
+            from cryptography.fernet import Fernet
+
+            secret = self._secret
+            if not secret:
+                logger.warning("compaction.key is not set: compaction items will not survive a restart")
+                secret = base64.b64encode(os.urandom(32)).decode()
+            self._cipher = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+        return self._cipher
 
     def seal(self, summary: str, model: str) -> str:
         """The ``encrypted_content`` for a summary."""
         payload = encoder.encode({"v": 1, "summary": summary, "model": model, "at": int(time.time())})
-        return PREFIX + self._fernet.encrypt(payload).decode()
+        return PREFIX + self._fernet().encrypt(payload).decode()
 
     def open(self, blob: str, param: str) -> str:
         """The summary inside ``blob``; 400 (naming ``param``) when it is foreign or was tampered with."""
@@ -81,7 +88,7 @@ class Sealer:
             raise InvalidRequestError("this compaction item was not made by this gateway",
                                       code="invalid_compaction", param=param)
         try:
-            data = _decode_json(self._fernet.decrypt(blob[len(PREFIX):].encode()))
+            data = _decode_json(self._fernet().decrypt(blob[len(PREFIX):].encode()))
         except (InvalidToken, msgspec.DecodeError, ValueError):
             raise InvalidRequestError("this compaction item is corrupt, was tampered with, or was sealed with "
                                       "another key", code="invalid_compaction", param=param) from None
