@@ -1,10 +1,13 @@
-"""``POST /v1/responses/compact``: the gateway compacts a conversation itself, for every provider.
+"""``POST /v1/responses/compact``, for every provider.
 
-It asks the conversation's own model for a faithful summary of the earlier turns and returns the compacted
-window: the user messages verbatim, then one ``compaction`` item whose ``encrypted_content`` is the summary
-sealed by the gateway (Fernet: AES-CBC + HMAC-SHA256, from ``cryptography``, keyed by
-``compaction.key``). When that item comes back in a later request, the gateway opens it and gives the
-model the summary as a developer message. A tampered or foreign compaction item answers 400.
+A provider with its own compaction (``gateway_compact``, e.g. OpenAI's Responses API) compacts natively;
+its compaction items go back only to that provider. For the others the gateway compacts itself: it asks
+the conversation's own model for a faithful summary of the earlier turns and returns the compacted window:
+the user messages verbatim, then one ``compaction`` item whose ``encrypted_content`` is the summary sealed
+by the gateway (Fernet: AES-CBC + HMAC-SHA256, from ``cryptography``, keyed by ``compaction.key``). When
+that item comes back in a later request, the gateway opens it and gives the model the summary as a
+developer message. A tampered gateway item answers 400, and so does a provider's item sent to a provider
+that cannot read it.
 """
 
 from __future__ import annotations
@@ -81,12 +84,9 @@ class Sealer:
         return PREFIX + self._fernet().encrypt(payload).decode()
 
     def open(self, blob: str, param: str) -> str:
-        """The summary inside ``blob``; 400 (naming ``param``) when it is foreign or was tampered with."""
+        """The summary inside a gateway ``blob``; 400 (naming ``param``) when it was tampered with."""
         from cryptography.fernet import InvalidToken
 
-        if not blob.startswith(PREFIX):
-            raise InvalidRequestError("this compaction item was not made by this gateway",
-                                      code="invalid_compaction", param=param)
         try:
             data = _decode_json(self._fernet().decrypt(blob[len(PREFIX):].encode()))
         except (InvalidToken, msgspec.DecodeError, ValueError):
@@ -96,15 +96,23 @@ class Sealer:
 
 
 def open_compactions(request: ResponseRequest, sealer: Sealer) -> None:
-    """Replace every compaction item of the input by a developer message carrying its summary."""
+    """Replace every gateway compaction item of the input by a developer message carrying its summary
+    (a provider's own compaction items stay, for that provider)."""
     items: list[InputItem] = []
     for index, item in enumerate(request.items):
-        if type(item) is Compaction:
+        if type(item) is Compaction and item.encrypted_content.startswith(PREFIX):
             summary = sealer.open(item.encrypted_content, f"input[{index}].encrypted_content")
             items.append(Message(role="developer", content=[InputText(SUMMARY_HEADER + summary)]))
         else:
             items.append(item)
     request.input = items
+
+
+class CompactedWindow(Struct):
+    """What ``gateway_compact`` returns: the compacted items and the usage of the compaction."""
+
+    items: list[Message | Compaction]
+    usage: Usage
 
 
 class CompactResource(Struct):
@@ -136,6 +144,14 @@ async def compact_conversation(responder: Any, request: ResponseRequest) -> Comp
     request.stream, request.store, request.tools, request.tool_choice = False, False, None, None
     request.text = request.reasoning = None
     route = await responder.prepare(request)
+    target = route.targets[0]
+    try:
+        native = await target.instance.compact(request, target.model)
+    except Exception as exc:
+        raise target.instance.map_error(exc) from None
+    if native is not None:
+        return CompactResource(id=new_id("resp"), created_at=int(time.time()), output=native.items,
+                               usage=native.usage)
     conversation = list(request.items)
     request.input = [*conversation, Message(role="user", content=[InputText(SUMMARY_REQUEST)])]
     record, _ = await responder.respond(request, route)

@@ -12,7 +12,8 @@ to the instance once at startup and calls them directly on the request path (nev
 
 Implementations may declare only the arguments they use (pluggy's rule); new arguments are only ever added.
 Required: ``gateway_create_client``, ``gateway_translate``, ``gateway_invoke``, ``gateway_stream``,
-``gateway_map_error``. Optional: ``gateway_capabilities``, ``gateway_provider_info``, ``gateway_close_client``.
+``gateway_map_error``. Optional: ``gateway_capabilities``, ``gateway_provider_info``, ``gateway_close_client``,
+``gateway_compact``.
 Since 0.1.0, all of them.
 """
 
@@ -112,6 +113,18 @@ async def gateway_stream(client: Any, native: Any, settings: ProviderSettings) -
     is reported to the client as an interrupted stream. Exceptions while iterating become an ``error``
     event and ``response.failed``. When the client disconnects, the core closes the iterator
     (``aclose()``): close the SDK stream there so the upstream stops generating.
+    """
+
+
+@hookspec(firstresult=True)
+async def gateway_compact(client: Any, request: ResponseRequest, model: str, settings: ProviderSettings) -> Any:
+    """Compact a conversation with the provider's own compaction, if it has one. Optional.
+
+    ``request`` holds the expanded conversation (``request.items``) and ``instructions``. Return a
+    :class:`gateway_core.compaction.CompactedWindow` (the compacted items: kept messages and the provider's
+    own ``compaction`` items, plus usage), or ``None`` to let the gateway compact by summarising with the
+    model. A provider that returns compaction items must also accept them back in ``gateway_translate`` and
+    say so with ``Capabilities(compaction=True)``; the gateway sends them only to that provider.
     """
 
 

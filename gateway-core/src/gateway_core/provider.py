@@ -37,6 +37,7 @@ class Capabilities(Struct, kw_only=True):
     files: bool = True
     reasoning: bool = True
     structured_output: bool = True
+    compaction: bool = False  # accepts back the compaction items its gateway_compact returns
 
 
 def bind(impl: HookImpl | None, fixed: dict[str, Any], dynamic: Sequence[str]) -> Callable[..., Any] | None:
@@ -81,6 +82,7 @@ class BoundProvider:
         self._invoke: Callable[..., Any] | None = None
         self._stream: Callable[..., Any] | None = None
         self._close: Callable[..., Any] | None = None
+        self._compact: Callable[..., Any] | None = None
         self._redact = settings.api_key if settings.api_key and len(settings.api_key) >= 6 else None
 
     def start(self) -> None:
@@ -91,6 +93,7 @@ class BoundProvider:
         self._invoke = bind(self._hooks["gateway_invoke"], fixed, ("native",))
         self._stream = bind(self._hooks["gateway_stream"], fixed, ("native",))
         self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())
+        self._compact = bind(self._hooks.get("gateway_compact"), fixed, ("request", "model"))
 
     async def close(self) -> None:
         """Close the SDK client."""
@@ -109,6 +112,10 @@ class BoundProvider:
     async def stream(self, native: Any) -> AsyncIterator[Sequence[Delta]]:
         """Open the stream; returns the iterator of delta lists."""
         return await self._stream(native)  # type: ignore[misc]
+
+    async def compact(self, request: ResponseRequest, model: str) -> Any:
+        """The provider's own compaction of the conversation, or ``None`` (it has none, or declined)."""
+        return None if self._compact is None else await self._compact(request, model)
 
     def map_error(self, error: BaseException) -> GatewayError:
         """The plugin's mapping of an SDK exception, with this instance's key redacted from the message."""

@@ -157,6 +157,12 @@ def check_capabilities(request: ResponseRequest, target: Target) -> None:
     if structured and not caps.structured_output:
         raise InvalidRequestError(f"provider '{name}' does not support structured output",
                                   code="unsupported_parameter", param="text.format")
+    if not caps.compaction:
+        for index, item in enumerate(request.items):
+            if type(item) is Compaction:
+                raise InvalidRequestError(
+                    f"this compaction item was made by another provider, and provider '{name}' cannot read it",
+                    code="invalid_compaction", param=f"input[{index}].encrypted_content")
     if caps.images and caps.files:
         return
     for index, item in enumerate(request.items):

@@ -10,6 +10,8 @@ in ``app.state.requests`` as ``(path, body)``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import time
@@ -71,6 +73,8 @@ def echo_from_responses(body: dict[str, Any]) -> EchoRequest:
                 echo.turns.append((item["role"], text))
         elif kind == "function_call":
             echo.turns.append(("assistant", f"call {item['name']}({item['arguments']})"))
+        elif kind == "compaction":
+            echo.system.append("compacted: " + _open_compaction(item["encrypted_content"]))
     if items and items[-1].get("type") == "function_call_output":
         echo.tool_output = _text_of(items[-1]["output"], ("input_text",))
     echo.tools = [tool["name"] for tool in body.get("tools") or []]
@@ -119,8 +123,9 @@ def echo_from_chat(body: dict[str, Any]) -> EchoRequest:
     return echo
 
 
-def _error(status: int) -> JSONResponse:
-    body = {"error": {"message": f"fake upstream error {status}", "type": _ERROR_TYPES.get(status, "server_error"),
+def _error(status: int, message: str | None = None) -> JSONResponse:
+    body = {"error": {"message": message or f"fake upstream error {status}",
+                      "type": _ERROR_TYPES.get(status, "server_error"),
                       "param": None, "code": _ERROR_CODES.get(status)}}
     headers = {"x-request-id": f"req_{_hex()}"}
     if status == 429:
@@ -242,12 +247,50 @@ async def _responses_stream(body: dict[str, Any], reply: EchoReply, prompt: str)
     yield frame({"type": f"response.{status}", "response": final})
 
 
+COMPACTION_PREFIX = "fake-oai-cmp:"
+
+
+def _open_compaction(blob: str) -> str:
+    """The turns inside one of this fake's compaction items (ValueError for anything else, as OpenAI 400s)."""
+    encoded, _, check = blob.removeprefix(COMPACTION_PREFIX).rpartition(".")
+    summary = base64.b64decode(encoded or "!", validate=False).decode(errors="replace")
+    if not blob.startswith(COMPACTION_PREFIX) or check != _checksum(summary):
+        raise ValueError("Invalid 'encrypted_content': not a compaction produced by this server")
+    return summary
+
+
+def _checksum(summary: str) -> str:
+    return hashlib.sha256(b"fake-oai:" + summary.encode()).hexdigest()[:16]
+
+
+async def compact_endpoint(request: Request) -> Response:
+    """``POST /v1/responses/compact``: user messages kept, the rest sealed into one compaction item."""
+    body = await request.json()
+    request.app.state.requests.append(("/v1/responses/compact", body))
+    try:
+        echo = echo_from_responses(body)
+    except ValueError as exc:
+        return _error(400, str(exc))
+    kept = [{"id": f"msg_{_hex()}", "type": "message", "status": "completed", "role": "user",
+             "content": [{"type": "input_text", "text": text}]} for role, text in echo.turns if role == "user"]
+    summary = " | ".join(f"{role}:{text}" for role, text in echo.turns)
+    sealed = f"{COMPACTION_PREFIX}{base64.b64encode(summary.encode()).decode()}.{_checksum(summary)}"
+    usage = {"input_tokens": 7, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 3,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 10}
+    return JSONResponse({"id": f"resp_{_hex()}", "object": "response.compaction", "created_at": int(time.time()),
+                         "output": [*kept, {"id": f"cmp_{_hex()}", "type": "compaction",
+                                            "encrypted_content": sealed}], "usage": usage})
+
+
 async def responses_endpoint(request: Request) -> Response:
     """``POST /v1/responses``."""
     body = await request.json()
     request.app.state.requests.append(("/v1/responses", body))
     request.app.state.headers.append(dict(request.headers))
-    echo = echo_from_responses(body)
+    try:
+        echo = echo_from_responses(body)
+    except ValueError as exc:
+        return _error(400, str(exc))
     prompt = _special(echo)
     if prompt == "slow!":
         await asyncio.sleep(3)
@@ -378,6 +421,7 @@ async def _chat_error_stream() -> AsyncIterator[bytes]:
 def create_app(*, tool_ids: bool = True) -> Starlette:
     """The fake server. ``tool_ids=False`` omits chat tool-call ids (as Ollama may)."""
     app = Starlette(routes=[
+        Route("/v1/responses/compact", compact_endpoint, methods=["POST"]),
         Route("/v1/responses", responses_endpoint, methods=["POST"]),
         Route("/v1/chat/completions", chat_endpoint, methods=["POST"]),
     ])

@@ -183,3 +183,33 @@ def test_responses_request(send: Callable[..., dict[str, Any]]) -> None:
         "tools": [{"type": "function", "name": "get_time", "description": None, "parameters": None, "strict": None}],
         "max_output_tokens": 20,
     }
+
+
+def test_native_compaction_and_its_items_go_back_only_to_openai(
+    upstream: tuple[Any, str], start_gateway: Callable[[dict[str, Any]], str]
+) -> None:
+    """Responses mode compacts with OpenAI's own /responses/compact and sends its compaction item back as
+    is; a Chat Completions instance cannot read it (400), and compacts through the gateway instead."""
+    url = start_gateway({"providers": {"openai": instance(upstream[1], "responses"),
+                                       "chat": instance(upstream[1], "chat_completions")}})
+    conversation = [{"role": "user", "content": "first"}, {"role": "assistant", "content": "noted"}]
+    compacted = httpx.post(url + "/v1/responses/compact", json={"model": "gpt-4o", "input": conversation,
+                                                                "instructions": "Be kind."}).json()
+    path, body = upstream[0].state.requests[-1]
+    assert path == "/v1/responses/compact"
+    assert body == {"model": "gpt-4o", "instructions": "Be kind.", "input": [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "first"}]},
+        {"type": "message", "role": "assistant",
+         "content": [{"type": "output_text", "text": "noted", "annotations": []}]}]}
+    item = compacted["output"][-1]
+    assert item["type"] == "compaction" and item["encrypted_content"].startswith("fake-oai-cmp:")
+
+    follow = httpx.post(url + "/v1/responses", json={"model": "gpt-4o", "input": [item, {"role": "user",
+                                                                                        "content": "hi"}]})
+    assert follow.status_code == 200
+    assert upstream[0].state.requests[-1][1]["input"][0] == {"type": "compaction",
+                                                              "encrypted_content": item["encrypted_content"]}
+    refused = httpx.post(url + "/v1/responses", json={"model": "chat/gpt-4o", "input": [item]})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_compaction"
+    by_gateway = httpx.post(url + "/v1/responses/compact", json={"model": "chat/gpt-4o", "input": conversation})
+    assert by_gateway.json()["output"][-1]["encrypted_content"].startswith("gwc1.")

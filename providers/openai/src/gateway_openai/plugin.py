@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from gateway_core.compaction import CompactedWindow
 from gateway_core.config import ProviderSettings
 from gateway_core.deltas import Delta
 from gateway_core.errors import GatewayError
@@ -46,10 +47,10 @@ class OpenAIClient:
         self._response_type = httpx2.Response
         self._stream_cls = AsyncStream[object]
 
-    async def call(self, body: dict[str, Any]) -> bytes:
-        """POST ``body``; the raw JSON answer (SDK status errors propagate)."""
+    async def call(self, body: dict[str, Any], path: str | None = None) -> bytes:
+        """POST ``body`` (to the mode's path unless given); the raw JSON answer (SDK status errors propagate)."""
         answer = await self.sdk.post(  # type: ignore[call-overload]
-            self.path, body=body, cast_to=self._response_type, options=self.options)
+            path or self.path, body=body, cast_to=self._response_type, options=self.options)
         return answer.content
 
     async def open(self, body: dict[str, Any]) -> stream.RawStream:
@@ -76,9 +77,10 @@ def gateway_provider_info() -> ProviderInfo:
 
 
 @hookimpl
-def gateway_capabilities() -> Capabilities:
-    """Every capability in both modes; files need inline data in ``chat_completions`` mode (checked per part)."""
-    return Capabilities()
+def gateway_capabilities(settings: ProviderSettings) -> Capabilities:
+    """Every capability in both modes (files need inline data in ``chat_completions`` mode, checked per
+    part); OpenAI's own compaction only in ``responses`` mode."""
+    return Capabilities(compaction=options_of(settings).mode == "responses")
 
 
 @hookimpl
@@ -133,6 +135,14 @@ async def gateway_invoke(client: OpenAIClient, native: dict[str, Any]) -> Sequen
 async def gateway_stream(client: OpenAIClient, native: dict[str, Any]) -> AsyncIterator[Sequence[Delta]]:
     """Open the raw SSE stream (errors before the first byte propagate); iterate delta batches."""
     return stream.iterate(await client.open(native), client.parser())
+
+
+@hookimpl
+async def gateway_compact(client: OpenAIClient, request: ResponseRequest, model: str) -> CompactedWindow | None:
+    """OpenAI's own ``/responses/compact`` in ``responses`` mode; ``None`` (the gateway compacts) otherwise."""
+    if client.mode != "responses":
+        return None
+    return response.compacted_window(await client.call(translate.to_compact(request, model), "/responses/compact"))
 
 
 @hookimpl

@@ -5,13 +5,15 @@ Also holds the small Structs shared with :mod:`gateway_openai.stream` (usage, ou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 from msgspec import Struct, field
 
 from gateway_core import deltas as d
+from gateway_core.compaction import CompactedWindow
 from gateway_core.ids import new_call_id
+from gateway_core.types import Compaction, InputTokensDetails, Message, OutputTokensDetails, Usage
 
 from .errors import error_from_body
 
@@ -253,3 +255,29 @@ def chat_deltas(body: bytes) -> list[d.Delta]:
     out.append(chat_finish(reason))
     return out
 
+
+
+class _Compacted(Struct):
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+_decode_compacted = msgspec.json.Decoder(_Compacted).decode
+
+
+def compacted_window(body: bytes) -> CompactedWindow:
+    """A ``responses/compact`` answer as the gateway's compacted window (messages and compaction items)."""
+    answer = _decode_compacted(body)
+    kept = [item for item in answer.output if item.get("type") in ("message", "compaction")]
+    usage = answer.usage
+    return CompactedWindow(
+        items=msgspec.convert(kept, list[Union[Message, Compaction]]),
+        usage=Usage(
+            input_tokens=usage.get("input_tokens", 0),
+            output_tokens=usage.get("output_tokens", 0),
+            total_tokens=usage.get("total_tokens", 0),
+            input_tokens_details=InputTokensDetails((usage.get("input_tokens_details") or {}).get("cached_tokens", 0)),
+            output_tokens_details=OutputTokensDetails(
+                (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0)),
+        ),
+    )

@@ -14,6 +14,7 @@ from gateway_core.errors import InvalidRequestError
 from gateway_core.translate import file_source, image_source, message_text, refusal_text, tool_output_text
 from gateway_core.types import (
     AllowedTools,
+    Compaction,
     FunctionCall,
     FunctionCallOutput,
     FunctionChoice,
@@ -125,7 +126,17 @@ def _responses_input(request: ResponseRequest) -> list[dict[str, Any]]:
             if item.id:  # type: ignore[union-attr]
                 reasoning["id"] = item.id  # type: ignore[union-attr]
             items.append(reasoning)
+        elif kind is Compaction:  # OpenAI's own (the core only lets those through to this provider)
+            items.append({"type": "compaction", "encrypted_content": item.encrypted_content})  # type: ignore[union-attr]
     return items
+
+
+def to_compact(request: ResponseRequest, model: str) -> dict[str, Any]:
+    """The ``responses/compact`` body: the conversation as Responses input items, and the instructions."""
+    body: dict[str, Any] = {"model": model, "input": _responses_input(request)}
+    if request.instructions is not None:
+        body["instructions"] = request.instructions
+    return body
 
 
 def _responses_part(part: Any, param: str) -> dict[str, Any]:
