@@ -28,7 +28,7 @@ class Gateway:
                 item,
                 plugins.hookimpls(item.type),
                 self.infos[item.type],
-                _capabilities(plugins, item),
+                _capabilities(plugins, item, config.source),
             )
             for name, item in settings.items()
         }
@@ -76,9 +76,14 @@ def _info(plugins: Plugins, kind: str) -> ProviderInfo:
     return call() if call else ProviderInfo()
 
 
-def _capabilities(plugins: Plugins, settings: ProviderSettings) -> Capabilities:
+def _capabilities(plugins: Plugins, settings: ProviderSettings, source: str) -> Capabilities:
+    """The instance's capabilities; a plugin that rejects its settings here (``ValueError``) makes a config
+    error that names the instance, before the server starts."""
     call = bind(plugins.hookimpls(settings.type).get("gateway_capabilities"), {"settings": settings}, ())
-    return call() if call else Capabilities()
+    try:
+        return call() if call else Capabilities()
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source}: key 'providers.{settings.name}.options': {exc}") from None
 
 
 def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:

@@ -47,12 +47,14 @@ def gateway_provider_info() -> ProviderInfo:
 
 @hookspec(firstresult=True)
 def gateway_capabilities(settings: ProviderSettings) -> Capabilities:
-    """Say what one configured instance can do, as data.
+    """Say what one configured instance can do, as data (and check its ``options``).
 
     Return a :class:`gateway_core.provider.Capabilities`. The core answers a request that needs a missing
     capability (tools, images, files, reasoning, structured output, streaming) with a 400 naming the
     parameter, and the conformance suite turns the matching tests into skips. Called once per instance at
-    startup. Optional: the default claims every capability.
+    startup, before the server starts: raise ``ValueError`` for unusable ``settings.options`` and the
+    gateway stops with a config error naming the instance. Optional: the default claims every capability
+    (but ``compaction``).
     """
 
 
