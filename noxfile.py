@@ -11,8 +11,11 @@ PROVIDERS = ["openai", "anthropic", "google"]
 CORE = "./gateway-core[testing,redis]"
 
 
+CLIENTS = ["openai", "openai-agents", "langchain-openai"]  # the client libraries the end-to-end tests drive
+
+
 def install_all(session: nox.Session) -> None:
-    session.install("-e", CORE, *(f"-e./providers/{name}[testing]" for name in PROVIDERS), "openai")
+    session.install("-e", CORE, *(f"-e./providers/{name}[testing]" for name in PROVIDERS), *CLIENTS)
 
 
 @nox.session
