@@ -1,0 +1,46 @@
+"""The Vercel AI SDK (ai 6 + @ai-sdk/openai 3, Responses API) as a client of the gateway: text, streaming,
+a second turn replayed as an ``item_reference`` (its default), and a tool loop it executes itself."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway_core.testing import run_gateway
+
+JS = Path(__file__).parent / "js"
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    """``node``, with the AI SDK installed from tests/js/package-lock.json (npm ci) on first use."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are not installed (Debian: apt-get install -y nodejs npm)")
+    if not (JS / "node_modules" / "ai").exists():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS, check=True,
+                       capture_output=True, timeout=600)
+    return node
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[str]:
+    with run_gateway({}) as url:
+        yield url
+
+
+def test_ai_sdk_against_the_gateway(node: str, gateway: str) -> None:
+    result = subprocess.run([node, str(JS / "ai_sdk_client.mjs"), gateway, "mock"], capture_output=True,
+                            text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["text"] == "hello ai sdk" and summary["usage"] > 0
+    assert summary["streamed"] == "stream these words" and summary["deltas"] == 3
+    assert summary["sentItemReference"], "the AI SDK replayed the assistant turn by reference"
+    assert summary["history"] == "user:hello ai sdk | assistant:hello ai sdk | user:history?"
+    assert summary["toolCalls"] == ["Paris"] and summary["afterTools"] == "tool said: sunny"
