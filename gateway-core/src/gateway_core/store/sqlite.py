@@ -28,7 +28,9 @@ class SQLiteStore(ResponseStore):
     """Responses in a SQLite file at ``path``, created with its parent folder on first :meth:`open`.
 
     The connection lives on a single dedicated worker thread; each public method hands its work to that
-    thread and awaits it, so calls are serialised and the event loop keeps running meanwhile.
+    thread and awaits it, so calls are serialised and the event loop keeps running meanwhile. Saves made
+    while a write is on its way are group-committed: one thread hand-off and one transaction for all of
+    them, each caller still waiting until its record is committed.
     """
 
     def __init__(self, path: str, *, max_record_bytes: int = 16 * 1024 * 1024, purge_interval: float = 300.0) -> None:
@@ -38,6 +40,9 @@ class SQLiteStore(ResponseStore):
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._purge_task: asyncio.Task[None] | None = None
+        self._batch: list[tuple[str, bytes, tuple[str, ...], float]] = []
+        self._committed: asyncio.Future[None] | None = None
+        self._commit_task: asyncio.Future[None] | None = None
 
     async def open(self) -> None:
         """Create or open the file, migrate its schema and start the purge task.
@@ -57,7 +62,25 @@ class SQLiteStore(ResponseStore):
     async def save(self, response_id: str, record: bytes, item_ids: Sequence[str], ttl_seconds: float) -> None:
         """Store the record and its item index, both expiring ``ttl_seconds`` from now, in one transaction."""
         check_save(record, ttl_seconds, self.max_record_bytes)
-        await self._call(_save, response_id, record, tuple(item_ids), time.time() + ttl_seconds)
+        if self._executor is None:
+            raise RuntimeError("SQLiteStore is not open")
+        self._batch.append((response_id, record, tuple(item_ids), time.time() + ttl_seconds))
+        committed = self._committed
+        if committed is None:
+            committed = self._committed = asyncio.get_running_loop().create_future()
+            # the task runs after the other saves of this loop iteration joined the batch
+            self._commit_task = asyncio.ensure_future(self._commit(committed))
+        await asyncio.shield(committed)
+
+    async def _commit(self, committed: asyncio.Future[None]) -> None:
+        """Write every save queued so far in one transaction, then wake their callers."""
+        batch, self._batch, self._committed = self._batch, [], None
+        try:
+            await self._call(_save_many, batch)
+        except BaseException as exc:
+            committed.set_exception(exc)
+            raise
+        committed.set_result(None)
 
     async def load(self, response_id: str) -> bytes | None:
         """The record, or None when missing, deleted or expired."""
@@ -122,20 +145,19 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _save(
-    conn: sqlite3.Connection, response_id: str, record: bytes, item_ids: tuple[str, ...], expires_at: float
-) -> None:
-    """Replace the response's record and item index."""
+def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]]) -> None:
+    """Replace each response's record and item index, all in one transaction."""
     with write_transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO responses (id, record, expires_at) VALUES (?, ?, ?)",
-            (response_id, record, expires_at),
-        )
-        conn.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
-        conn.executemany(
-            "INSERT OR REPLACE INTO items (item_id, response_id, expires_at) VALUES (?, ?, ?)",
-            [(item_id, response_id, expires_at) for item_id in item_ids],
-        )
+        for response_id, record, item_ids, expires_at in batch:
+            conn.execute(
+                "INSERT OR REPLACE INTO responses (id, record, expires_at) VALUES (?, ?, ?)",
+                (response_id, record, expires_at),
+            )
+            conn.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO items (item_id, response_id, expires_at) VALUES (?, ?, ?)",
+                [(item_id, response_id, expires_at) for item_id in item_ids],
+            )
 
 
 def _load(conn: sqlite3.Connection, response_id: str, now: float) -> bytes | None:
