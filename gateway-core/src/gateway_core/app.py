@@ -191,7 +191,24 @@ def error_response(error: GatewayError) -> Response:
     return Response(error.to_json(), status_code=error.status, media_type="application/json", headers=headers)
 
 
-def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None = None) -> Starlette:
+class GatewayApp:
+    """The ASGI application: ``POST /v1/responses``, the hot path, goes straight to its endpoint; everything
+    else (lifespan, WebSocket, stored responses, probes, 404/405) goes through Starlette's router and
+    middleware, which would otherwise wrap every write of every stream."""
+
+    def __init__(self, router: Starlette, responses: ResponsesEndpoint) -> None:
+        self.router = router
+        self.responses = responses
+        self.state = router.state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/responses" and scope["method"] == "POST":
+            await self.responses(scope, receive, send)
+        else:
+            await self.router(scope, receive, send)
+
+
+def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None = None) -> GatewayApp:
     """Build the ASGI application. Plugins are discovered and checked here; SDK clients and the response
     store are opened when the server starts (lifespan) and closed when it stops."""
     config = config or GatewayConfig()
@@ -239,10 +256,10 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                                                       code="method_not_allowed", status=405))
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
+    responses = ResponsesEndpoint(responder, config.server.max_body_bytes)
     app = Starlette(
         routes=[
-            HttpRoute("/v1/responses", ResponsesEndpoint(responder, config.server.max_body_bytes),
-                      methods=["POST"]),
+            HttpRoute("/v1/responses", responses, methods=["POST"]),
             WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, config.server.websocket_max_seconds)),
             compact_route(responder, error_response),
             *stored_response_routes(conversations, error_response),
@@ -255,4 +272,4 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     )
     app.state.gateway = gateway
     app.state.conversations = conversations
-    return app
+    return GatewayApp(app, responses)
