@@ -60,6 +60,15 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark: the gateway side by side with direct calls (and, by default, LiteLLM and Portkey) in one
+    run; writes bench-results.json and tests/bench/RESULTS.md. Pass options after --, e.g. -- --quick."""
+    install_all(session)
+    session.install("py-spy")
+    session.run("python", "tests/bench/run.py", *(session.posargs or ["--peers", "litellm,portkey"]))
+
+
+@nox.session
 def serve(session: nox.Session) -> None:
     """The gateway on :8080 with every plugin installed (pass a config: nox -s serve -- --config FILE)."""
     install_all(session)
