@@ -23,8 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tests/bench/run.py", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds per target, no peers (the test suite's)")
     parser.add_argument("--peers", default="", help="comma-separated peers to run too: litellm,portkey")
-    parser.add_argument("--peers-dir", type=Path, default=Path("/work/bench-venvs"),
-                        help="where the peers are installed when missing (default /work/bench-venvs)")
+    parser.add_argument("--peers-dir", type=Path, default=Path.home() / ".cache" / "gateway-bench",
+                        help="where the peers are installed when missing (default ~/.cache/gateway-bench)")
     parser.add_argument("--soak", type=int, default=None,
                         help="requests through one fresh gateway worker, RSS sampled "
                              "(default 200000; quick 500; 0 skips)")

@@ -33,7 +33,7 @@ class Options:
     out: Path
     results_md: Path | None
     peers: list[str] = field(default_factory=list)
-    peers_dir: Path = Path("/work/bench-venvs")
+    peers_dir: Path = Path.home() / ".cache" / "gateway-bench"
     only: list[str] = field(default_factory=list)
     note: str = ""
     store: str = "sqlite"
