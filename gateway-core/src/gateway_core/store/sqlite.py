@@ -1,7 +1,8 @@
 """The SQLite response store: one file, WAL mode, every call on one worker thread so the event loop never waits.
 
 Rows carry ``expires_at`` (Unix time); reads ignore expired rows and a background task deletes them every
-``purge_interval`` seconds.
+``purge_interval`` seconds. Commits never checkpoint the WAL (that flush to disk took milliseconds inside a
+save); a second connection on its own thread checkpoints every ``checkpoint_interval`` seconds instead.
 """
 
 from __future__ import annotations
@@ -33,13 +34,23 @@ class SQLiteStore(ResponseStore):
     them, each caller still waiting until its record is committed.
     """
 
-    def __init__(self, path: str, *, max_record_bytes: int = 16 * 1024 * 1024, purge_interval: float = 300.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        max_record_bytes: int = 16 * 1024 * 1024,
+        purge_interval: float = 300.0,
+        checkpoint_interval: float = 1.0,
+    ) -> None:
         self.path = path
         self.max_record_bytes = max_record_bytes
         self.purge_interval = purge_interval
+        self.checkpoint_interval = checkpoint_interval
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._purge_task: asyncio.Task[None] | None = None
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self._batch: list[tuple[str, bytes, tuple[str, ...], float]] = []
         self._committed: asyncio.Future[None] | None = None
         self._commit_task: asyncio.Future[None] | None = None
@@ -58,6 +69,8 @@ class SQLiteStore(ResponseStore):
             await self.close()
             raise
         self._purge_task = asyncio.create_task(self._purge_forever(), name=f"purge {self.path}")
+        self._checkpointer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gateway-store-sqlite-checkpoint")
+        self._checkpoint_task = asyncio.create_task(self._checkpoint_forever(), name=f"checkpoint {self.path}")
 
     async def save(self, response_id: str, record: bytes, item_ids: Sequence[str], ttl_seconds: float) -> None:
         """Store the record and its item index, both expiring ``ttl_seconds`` from now, in one transaction."""
@@ -95,12 +108,16 @@ class SQLiteStore(ResponseStore):
         return await self._call(_delete, response_id, time.time())
 
     async def close(self) -> None:
-        """Stop the purge task, close the connection and end the worker thread."""
-        if self._purge_task is not None:
-            self._purge_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._purge_task
-            self._purge_task = None
+        """Stop the background tasks, close the connection and end the worker threads."""
+        for task in (self._purge_task, self._checkpoint_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._purge_task = self._checkpoint_task = None
+        if self._checkpointer is not None:
+            self._checkpointer.shutdown(wait=True)
+            self._checkpointer = None
         executor, self._executor = self._executor, None
         conn, self._conn = self._conn, None
         if executor is None:
@@ -114,6 +131,20 @@ class SQLiteStore(ResponseStore):
         if self._executor is None or self._conn is None:
             raise RuntimeError("SQLiteStore is not open")
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, self._conn, *args)
+
+    async def _checkpoint_forever(self) -> None:
+        """Copy the WAL into the database file now and then, on a connection and thread of its own."""
+        loop = asyncio.get_running_loop()
+        conn = await loop.run_in_executor(self._checkpointer, _connect_checkpointer, self.path)
+        try:
+            while True:
+                await asyncio.sleep(self.checkpoint_interval)
+                try:
+                    await loop.run_in_executor(self._checkpointer, _checkpoint, conn)
+                except sqlite3.Error:  # busy now: the next round will do it
+                    logger.debug("checkpointing %s failed", self.path, exc_info=True)
+        finally:
+            await asyncio.shield(loop.run_in_executor(self._checkpointer, conn.close))
 
     async def _purge_forever(self) -> None:
         """Delete expired rows now and then every ``purge_interval`` seconds, until cancelled."""
@@ -138,11 +169,22 @@ def _connect(path: str) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; WAL keeps the file consistent
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the save path (_checkpoint)
         migrate(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _connect_checkpointer(path: str) -> sqlite3.Connection:
+    """A second connection, for checkpoints only."""
+    return sqlite3.connect(path, isolation_level=None, timeout=30.0, check_same_thread=False)
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy what readers no longer need from the WAL into the file (never blocks the writer)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]]) -> None:
