@@ -35,6 +35,14 @@ def rows(path: Path) -> int:
         return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
 
 
+def settled_rows(path: Path, expected: int) -> int:
+    """Rows once the expected ones were written (responses are stored right after they are answered)."""
+    deadline = time.monotonic() + 5
+    while rows(path) < expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return rows(path)
+
+
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store" / "responses.sqlite3"
@@ -107,7 +115,7 @@ def test_item_reference_as_the_ai_sdk_sends_it(gateway: str) -> None:
 def test_store_false_writes_nothing(gateway: str, store_path: Path) -> None:
     client = sdk(gateway)
     client.responses.create(model="mock", input="kept")
-    before = rows(store_path)
+    before = settled_rows(store_path, 1)
     unstored = client.responses.create(model="mock", input="secret", store=False)
     streamed = list(client.responses.create(model="mock", input="secret stream", store=False, stream=True))
     assert unstored.store is False and streamed[-1].response.store is False  # type: ignore[union-attr]
@@ -184,7 +192,7 @@ def test_websocket_store_false_chain_and_errors(gateway: str, store_path: Path) 
         evicted = turn(socket, {"model": "mock", "store": False, "previous_response_id": second_id, "input": "x"})
         assert evicted[-1]["error"]["code"] == "previous_response_not_found", "evicted after a failed continuation"
         assert turn(socket, {"model": "mock", "input": "still serving"})[-1]["type"] == "response.completed"
-    assert rows(store_path) == 1, "only the store: true turn reached the database"
+    assert settled_rows(store_path, 1) == 1, "only the store: true turn reached the database"
 
 
 def test_websocket_continues_a_stored_response_with_the_sdk(gateway: str) -> None:

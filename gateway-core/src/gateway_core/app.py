@@ -229,6 +229,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         finally:
             ready = False
             await gateway.close()
+            await conversations.drain()
             await store.close()
 
     async def models(request: Request) -> Response:

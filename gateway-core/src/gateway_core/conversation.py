@@ -10,6 +10,7 @@ them dropped by that provider's translator instead of rejected upstream.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import MutableMapping
 
@@ -18,7 +19,7 @@ from msgspec import Struct
 
 from .errors import InvalidRequestError, NotFoundError
 from .ids import new_id
-from .store import RecordTooLarge, ResponseStore, StoreSettings
+from .store import ResponseStore, StoreSettings
 from .types import (
     Compaction,
     FunctionCall,
@@ -75,13 +76,20 @@ def has_references(request: ResponseRequest) -> bool:
 
 
 class Conversations:
-    """The store as the request path uses it: expand, save, load, delete."""
+    """The store as the request path uses it: expand, save, load, delete.
+
+    A finished response is answered first and written to the store right after (:meth:`keep`); until the
+    write is done it is served from memory, so a client continuing at once still finds it.
+    """
 
     def __init__(self, store: ResponseStore, settings: StoreSettings, store_default: bool) -> None:
         self.store = store
         self.enabled = settings.backend != "none"
         self.default = store_default
         self.ttl = settings.retention_days * 86400.0
+        self.max_record_bytes = settings.max_record_bytes
+        self._saving: dict[str, tuple[StoredResponse, asyncio.Task[None]]] = {}
+        self._saving_items: dict[str, str] = {}
 
     def wants_store(self, request: ResponseRequest) -> bool:
         """Whether this request's response is stored (and so what its ``store`` field says)."""
@@ -89,11 +97,17 @@ class Conversations:
 
     async def load(self, response_id: str) -> StoredResponse | None:
         """A stored response, or None."""
+        saving = self._saving.get(response_id)
+        if saving is not None:
+            return saving[0]
         raw = await self.store.load(response_id)
         return None if raw is None else _decode_record(raw)
 
     async def delete(self, response_id: str) -> bool:
-        """Delete a stored response."""
+        """Delete a stored response (after its write, if it is still being written)."""
+        saving = self._saving.get(response_id)
+        if saving is not None:
+            await asyncio.shield(saving[1])
         return await self.store.delete(response_id)
 
     async def expand(
@@ -137,7 +151,7 @@ class Conversations:
     ) -> InputItem:
         candidates = list(local.values()) if local is not None else []
         if self.enabled:
-            response_id = await self.store.find_item(item_id)
+            response_id = self._saving_items.get(item_id) or await self.store.find_item(item_id)
             record = await self.load(response_id) if response_id is not None else None
             if record is not None:
                 candidates.append(record)
@@ -161,14 +175,36 @@ class Conversations:
                 item.id = new_id(_ID_PREFIX[type(item)])  # type: ignore[union-attr]
         return StoredResponse(response=resource, input=list(request.items), instance=instance)
 
-    async def save(self, record: StoredResponse) -> bool:
-        """Persist a record; False (logged) when it is too large to keep."""
+    def keep(self, record: StoredResponse) -> bool:
+        """Start storing a record (served from memory until written); False (logged) when it is too large
+        to keep, which the response's ``store`` field must then say."""
+        data = _encode(record)
+        response_id = record.response.id
+        if len(data) > self.max_record_bytes:
+            logger.warning("response %s was not stored: %d bytes is over store.max_record_bytes", response_id,
+                           len(data))
+            return False
         item_ids: list[str] = [item_id for item in record.input if (item_id := getattr(item, "id", None))]
         item_ids.extend(item.id for item in record.response.output)
-        try:
-            await self.store.save(record.response.id, _encode(record), item_ids, self.ttl)
-        except RecordTooLarge as exc:
-            logger.warning("response %s was not stored: %s", record.response.id, exc)
-            return False
+        task = asyncio.ensure_future(self._write(response_id, data, item_ids))
+        self._saving[response_id] = (record, task)
+        for item_id in item_ids:
+            self._saving_items[item_id] = response_id
         return True
+
+    async def _write(self, response_id: str, data: bytes, item_ids: list[str]) -> None:
+        try:
+            await self.store.save(response_id, data, item_ids, self.ttl)
+        except Exception:  # the answer is gone already: log, and keep serving
+            logger.exception("response %s could not be stored", response_id)
+        finally:
+            self._saving.pop(response_id, None)
+            for item_id in item_ids:
+                if self._saving_items.get(item_id) == response_id:
+                    del self._saving_items[item_id]
+
+    async def drain(self) -> None:
+        """Wait for the writes still under way (at shutdown, before the store closes)."""
+        while self._saving:
+            await asyncio.gather(*(task for _, task in list(self._saving.values())), return_exceptions=True)
 

@@ -78,7 +78,7 @@ class Responder:
             resource = builder.finish()
         except GatewayError as error:
             resource = builder.fail(error)
-        return await self._finish(request, resource, attempt, store), attempt
+        return self._finish(request, resource, attempt, store), attempt
 
     async def open(self, request: ResponseRequest, route: Route, framing: str) -> StreamRun:
         """Open the upstream stream (retrying and falling back before any event exists) and emit the first
@@ -112,17 +112,17 @@ class Responder:
                 mapped = target.instance.map_error(exc)
                 log_failure(mapped, exc)
                 resource = builder.fail(mapped)
-            record = await self._finish(run.request, resource, attempt, run.store)
+            record = self._finish(run.request, resource, attempt, run.store)
             await write(builder)
             return record
         finally:
             self.dispatcher.finished(attempt)
 
-    async def _finish(
+    def _finish(
         self, request: ResponseRequest, resource: ResponseResource, attempt: Attempt, store: bool
     ) -> StoredResponse:
         record = self.conversations.record(resource, request, attempt.target.instance.name)
-        if store and not await self.conversations.save(record):
+        if store and not self.conversations.keep(record):
             resource.store = False
         return record
 
