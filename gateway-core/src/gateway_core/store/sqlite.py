@@ -188,18 +188,19 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
 
 
 def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]]) -> None:
-    """Replace each response's record and item index, all in one transaction."""
+    """Replace each response's record and item index, all in one transaction (the last save of an id wins)."""
+    batch = list({row[0]: row for row in batch}.values())
     with write_transaction(conn):
-        for response_id, record, item_ids, expires_at in batch:
-            conn.execute(
-                "INSERT OR REPLACE INTO responses (id, record, expires_at) VALUES (?, ?, ?)",
-                (response_id, record, expires_at),
-            )
-            conn.execute("DELETE FROM items WHERE response_id = ?", (response_id,))
-            conn.executemany(
-                "INSERT OR REPLACE INTO items (item_id, response_id, expires_at) VALUES (?, ?, ?)",
-                [(item_id, response_id, expires_at) for item_id in item_ids],
-            )
+        conn.executemany("DELETE FROM items WHERE response_id = ?", [(row[0],) for row in batch])
+        conn.executemany(
+            "INSERT OR REPLACE INTO responses (id, record, expires_at) VALUES (?, ?, ?)",
+            [(response_id, record, expires_at) for response_id, record, _, expires_at in batch],
+        )
+        conn.executemany(
+            "INSERT OR REPLACE INTO items (item_id, response_id, expires_at) VALUES (?, ?, ?)",
+            [(item_id, response_id, expires_at) for response_id, _, item_ids, expires_at in batch
+             for item_id in item_ids],
+        )
 
 
 def _load(conn: sqlite3.Connection, response_id: str, now: float) -> bytes | None:
