@@ -12,6 +12,8 @@ from gateway_core.config import ConfigError, load_config, parse_config, substitu
 from gateway_core.gateway import Gateway
 from gateway_core.plugins import create_plugins
 
+from .mock_based import mock_plugin
+
 
 def test_env_substitution_with_defaults() -> None:
     env = {"KEY": "sk-1", "EMPTY": ""}
@@ -98,21 +100,12 @@ def test_example_config_is_valid() -> None:
 
 
 def test_environment_key_never_goes_to_another_host() -> None:
+    from gateway_core import hookimpl
     from gateway_core.provider import ProviderInfo
 
-    class Keyed:
-        from gateway_core import hookimpl, mock
-
-        gateway_create_client = staticmethod(mock.gateway_create_client)
-        gateway_translate = staticmethod(mock.gateway_translate)
-        gateway_invoke = staticmethod(mock.gateway_invoke)
-        gateway_stream = staticmethod(mock.gateway_stream)
-        gateway_map_error = staticmethod(mock.gateway_map_error)
-
-        @staticmethod
-        @hookimpl
-        def gateway_provider_info() -> ProviderInfo:
-            return ProviderInfo(api_key_env=("ACME_KEY",))
+    @hookimpl
+    def gateway_provider_info() -> ProviderInfo:
+        return ProviderInfo(api_key_env=("ACME_KEY",))
 
     text = """
 providers:
@@ -120,7 +113,7 @@ providers:
   local: {type: acme, base_url: http://127.0.0.1:11434/v1}
   second: {type: acme}
 """
-    gateway = Gateway(parse_config(text, "g.yaml", environ={}),
-                      create_plugins(autoload=False, extra={"acme": Keyed()}), environ={"ACME_KEY": "k-123"})
+    plugins = create_plugins(autoload=False, extra={"acme": mock_plugin(gateway_provider_info=gateway_provider_info)})
+    gateway = Gateway(parse_config(text, "g.yaml", environ={}), plugins, environ={"ACME_KEY": "k-123"})
     keys = {name: instance.settings.api_key for name, instance in gateway.instances.items()}
     assert keys == {"acme": "k-123", "local": None, "second": "k-123", "mock": None}

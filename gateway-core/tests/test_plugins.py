@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway_core import hookimpl, mock
+from gateway_core import hookimpl
 from gateway_core.config import ConfigError, parse_config
 from gateway_core.gateway import Gateway
 from gateway_core.plugins import PluginError, create_plugins
 from gateway_core.testing.servers import run_gateway_process
+
+from .mock_based import mock_plugin
 
 ACME_PLUGIN = '''
 """A third-party provider plugin, as small as one can be."""
@@ -152,32 +154,19 @@ def test_serve_exits_clearly_when_the_config_needs_a_broken_plugin(broken_site: 
     assert "providers.b.type" in result.stderr and "needs libfoo" in result.stderr
 
 
-class Misspelt:
-    gateway_create_client = staticmethod(mock.gateway_create_client)
-    gateway_translate = staticmethod(mock.gateway_translate)
-    gateway_invoke = staticmethod(mock.gateway_invoke)
-    gateway_stream = staticmethod(mock.gateway_stream)
-    gateway_map_error = staticmethod(mock.gateway_map_error)
-
-    @staticmethod
+def test_misspelt_hook_fails_loudly() -> None:
     @hookimpl
     def gateway_translat(request):  # type: ignore[no-untyped-def]  # the typo check_pending() catches
         return None
 
-
-class Incomplete:
-    gateway_create_client = staticmethod(mock.gateway_create_client)
-    gateway_translate = staticmethod(mock.gateway_translate)
-
-
-def test_misspelt_hook_fails_loudly() -> None:
     with pytest.raises(PluginError, match="gateway_translat"):
-        create_plugins(autoload=False, extra={"typo": Misspelt()})
+        create_plugins(autoload=False, extra={"typo": mock_plugin(gateway_translat=gateway_translat)})
 
 
 def test_missing_required_hooks_fail_loudly() -> None:
+    partial = mock_plugin(without=("gateway_invoke", "gateway_stream", "gateway_map_error"))
     with pytest.raises(PluginError, match="gateway_invoke, gateway_stream, gateway_map_error"):
-        create_plugins(autoload=False, extra={"partial": Incomplete()})
+        create_plugins(autoload=False, extra={"partial": partial})
 
 
 def test_autoload_can_be_turned_off(acme_site: Path) -> None:
@@ -201,19 +190,13 @@ def test_dispatch_is_bound_per_instance_not_broadcast() -> None:
 
     from gateway_core import Finish, TextDelta
 
-    class Other:
-        gateway_create_client = staticmethod(mock.gateway_create_client)
-        gateway_translate = staticmethod(mock.gateway_translate)
-        gateway_stream = staticmethod(mock.gateway_stream)
-        gateway_map_error = staticmethod(mock.gateway_map_error)
-
-        @staticmethod
-        @hookimpl
-        async def gateway_invoke(native):  # type: ignore[no-untyped-def]
-            return [TextDelta("other"), Finish()]
+    @hookimpl
+    async def gateway_invoke(native):  # type: ignore[no-untyped-def]
+        return [TextDelta("other"), Finish()]
 
     config = parse_config("providers: {mock: {}, other: {}}", "g.yaml", environ={})
-    gateway = Gateway(config, create_plugins(autoload=False, extra={"other": Other()}), environ={})
+    plugins = create_plugins(autoload=False, extra={"other": mock_plugin(gateway_invoke=gateway_invoke)})
+    gateway = Gateway(config, plugins, environ={})
     gateway.start()
     other = gateway.instances["other"]
     mocked = gateway.instances["mock"]

@@ -9,6 +9,8 @@ from gateway_core.errors import NotFoundError
 from gateway_core.gateway import Gateway
 from gateway_core.plugins import create_plugins
 
+from .mock_based import mock_plugin
+
 CONFIG = """
 providers:
   mock: {}
@@ -62,34 +64,18 @@ def test_not_found_messages_say_how_to_fix(router, model: str, fragment: str) ->
 
 
 def test_unconfigured_kind_with_known_key_env_names_the_variable() -> None:
+    from gateway_core import hookimpl
     from gateway_core.provider import ProviderInfo
 
-    class Acme:
-        from gateway_core import hookimpl
+    @hookimpl
+    def gateway_provider_info() -> ProviderInfo:
+        return ProviderInfo(api_key_env=("ACME_KEY",), model_prefixes=("acme-",))
 
-        @staticmethod
-        @hookimpl
-        def gateway_provider_info() -> ProviderInfo:
-            return ProviderInfo(api_key_env=("ACME_KEY",), model_prefixes=("acme-",))
+    def plugins():  # type: ignore[no-untyped-def]
+        return create_plugins(autoload=False, extra={"acme": mock_plugin(gateway_provider_info=gateway_provider_info)})
 
-    plugin = _complete(Acme)
-    gateway = Gateway(parse_config("", "r.yaml", environ={}), create_plugins(autoload=False, extra={"acme": plugin}),
-                      environ={})
+    gateway = Gateway(parse_config("", "r.yaml", environ={}), plugins(), environ={})
     with pytest.raises(NotFoundError, match="set ACME_KEY"):
         gateway.router.resolve("acme-1")
-    with_key = Gateway(parse_config("", "r.yaml", environ={}),
-                       create_plugins(autoload=False, extra={"acme": _complete(Acme)}), environ={"ACME_KEY": "k"})
+    with_key = Gateway(parse_config("", "r.yaml", environ={}), plugins(), environ={"ACME_KEY": "k"})
     assert with_key.router.resolve("acme-1")[0].name == "acme"
-
-
-def _complete(cls: type) -> object:
-    """Give a test plugin class the required hooks of the mock."""
-    from gateway_core import mock
-
-    namespace = {
-        name: getattr(mock, name)
-        for name in dir(mock)
-        if name.startswith("gateway_") and name != "gateway_provider_info"
-    }
-    namespace.update({name: value for name, value in vars(cls).items() if name.startswith("gateway_")})
-    return type("Plugin", (), namespace)()
