@@ -11,26 +11,11 @@ from gateway_core.testing import ProviderConformance
 from .fake_upstream import create_app
 
 
-class TestResponsesMode(ProviderConformance):
-    """``options.mode: responses`` (the default)."""
+class _OpenAIConformance(ProviderConformance):
+    """The fake server, and the ``openai`` instance in ``mode``."""
 
     model = "gpt-4o-mini"
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def upstream_app(cls) -> Any:
-        return create_app()
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def gateway_config(cls, upstream_url: str) -> dict[str, Any]:
-        return {"providers": {"openai": {"type": "openai", "api_key": cls.api_key, "base_url": upstream_url + "/v1"}}}
-
-
-class TestChatCompletionsMode(ProviderConformance):
-    """``options.mode: chat_completions`` (an OpenAI-compatible server)."""
-
-    model = "gpt-4o-mini"
+    mode = "responses"
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -41,4 +26,14 @@ class TestChatCompletionsMode(ProviderConformance):
     @classmethod
     def gateway_config(cls, upstream_url: str) -> dict[str, Any]:
         return {"providers": {"openai": {"type": "openai", "api_key": cls.api_key, "base_url": upstream_url + "/v1",
-                                         "options": {"mode": "chat_completions"}}}}
+                                         "options": {"mode": cls.mode}}}}
+
+
+class TestResponsesMode(_OpenAIConformance):
+    """``options.mode: responses`` (the default)."""
+
+
+class TestChatCompletionsMode(_OpenAIConformance):
+    """``options.mode: chat_completions`` (an OpenAI-compatible server)."""
+
+    mode = "chat_completions"
