@@ -25,7 +25,6 @@ class ProviderInfo(Struct, kw_only=True):
     description: str = ""
     api_key_env: tuple[str, ...] = ()
     model_prefixes: tuple[str, ...] = ()
-    package: str = ""
 
 
 class Capabilities(Struct, kw_only=True):

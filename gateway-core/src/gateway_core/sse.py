@@ -7,8 +7,6 @@ turn one upstream read into one list of deltas, and the gateway into one write.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
-
 
 class SSEDecoder:
     """Incremental SSE parser: bytes in, ``(event, data)`` pairs out (``event`` is ``""`` when absent)."""
@@ -38,17 +36,3 @@ class SSEDecoder:
             if data:
                 events.append((event, b"\n".join(data)))
         return events
-
-    @property
-    def pending(self) -> bytes:
-        """Bytes of an event not yet complete (non-empty at EOF means the stream was cut)."""
-        return self._buffer
-
-
-async def iter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[list[tuple[str, bytes]]]:
-    """Batches of ``(event, data)`` pairs, one batch per chunk that completed at least one event."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        events = decoder.feed(chunk)
-        if events:
-            yield events

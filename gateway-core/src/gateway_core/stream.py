@@ -163,11 +163,6 @@ class ResponseBuilder:
         frames.clear()
         return events
 
-    @property
-    def started(self) -> bool:
-        """Whether any event has been produced (after which no retry or fallback is possible)."""
-        return self._seq > 0
-
     # -- lifecycle --------------------------------------------------------------------------------------
 
     def start(self) -> None:

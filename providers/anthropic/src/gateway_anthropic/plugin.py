@@ -29,7 +29,6 @@ def gateway_provider_info() -> ProviderInfo:
         description="Anthropic Claude (Messages API)",
         api_key_env=("ANTHROPIC_API_KEY",),
         model_prefixes=("claude-",),
-        package="gateway-anthropic",
     )
 
 

@@ -40,7 +40,6 @@ def gateway_provider_info() -> ProviderInfo:
         description="Google Gemini (Gemini API or Vertex AI) through google-genai",
         api_key_env=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
         model_prefixes=("gemini-",),
-        package="gateway-google",
     )
 
 

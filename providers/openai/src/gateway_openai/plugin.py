@@ -72,7 +72,6 @@ def gateway_provider_info() -> ProviderInfo:
         description="OpenAI Responses API, or any Chat Completions server (options.mode)",
         api_key_env=("OPENAI_API_KEY",),
         model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"),
-        package="gateway-openai",
     )
 
 
