@@ -36,6 +36,7 @@ from .errors import (
     UnsupportedMediaTypeError,
 )
 from .gateway import Gateway
+from .heap import freeze_startup_heap
 from .logs import request_id as current_request_id
 from .plugins import Plugins
 from .resources import stored_response_routes
@@ -223,6 +224,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         nonlocal ready
         await store.open()
         gateway.start()
+        freeze_startup_heap()
         ready = True
         try:
             yield
