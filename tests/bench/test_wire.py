@@ -4,7 +4,6 @@ is skipped."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from .processes import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TEXT = "".join(f"tok{index:02d} " for index in range(20))
 
@@ -21,9 +22,7 @@ TEXT = "".join(f"tok{index:02d} " for index in range(20))
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
     """``python -m tests.bench.upstream`` on a free port; its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "tests.bench.upstream", "--port", str(port)], cwd=REPO)
     url = f"http://127.0.0.1:{port}"
     try:

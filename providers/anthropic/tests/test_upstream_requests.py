@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from gateway_core.envelope import open_envelope
-from gateway_core.testing import Validator, output_text, parse_sse, run_gateway, serve_asgi
+from gateway_core.testing import Validator, free_port, output_text, parse_sse, run_gateway, serve_asgi
 
 from .fake_upstream import create_app, signature_of
 
@@ -21,12 +20,6 @@ KEY = "sk-ant-test-secret-key-0123456789"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 TOOL = {"type": "function", "name": "get_weather", "description": "Weather",
         "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +35,7 @@ def gateway(upstream: tuple[Any, str]) -> Iterator[httpx.Client]:
     config = {"providers": {
         "anthropic": {"api_key": KEY, "base_url": url, "headers": {"x-team": "blue"}},
         "slow": {"type": "anthropic", "api_key": KEY, "base_url": url, "timeout": 0.5},
-        "down": {"type": "anthropic", "api_key": KEY, "base_url": f"http://127.0.0.1:{_closed_port()}"},
+        "down": {"type": "anthropic", "api_key": KEY, "base_url": f"http://127.0.0.1:{free_port()}"},
     }}
     with run_gateway(config) as gateway_url, httpx.Client(base_url=gateway_url, timeout=30) as client:
         yield client

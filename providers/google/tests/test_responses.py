@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway_core.testing import parse_sse, run_gateway
+from gateway_core.testing import free_port, parse_sse, run_gateway
 
 
 def post(http: httpx.Client, prompt: str, **extra: Any) -> httpx.Response:
@@ -73,11 +72,8 @@ def test_timeout(http: httpx.Client) -> None:
 
 
 def test_connection_refused() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     config = {"providers": {"google": {"type": "google", "api_key": "k-123456",
-                                       "base_url": f"http://127.0.0.1:{port}"}}}
+                                       "base_url": f"http://127.0.0.1:{free_port()}"}}}
     with run_gateway(config) as url:
         for stream in (False, True):
             response = httpx.post(url + "/v1/responses", timeout=10,

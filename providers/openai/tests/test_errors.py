@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from gateway_core.testing import parse_sse
+from gateway_core.testing import free_port, parse_sse
 from gateway_openai.errors import map_sdk_error
 
 from .conftest import API_KEY, instance
@@ -32,11 +31,7 @@ def test_timeout(upstream: tuple[Any, str], mode: str, stream: bool,
 
 
 def test_connection_refused(mode: str, start_gateway: Callable[[dict[str, Any]], str]) -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    url = start_gateway({"providers": {"openai": instance(f"http://127.0.0.1:{port}/v1", mode)}})
+    url = start_gateway({"providers": {"openai": instance(f"http://127.0.0.1:{free_port()}/v1", mode)}})
     for stream in (False, True):
         response = _post(url, {"input": "hi", "stream": stream})
         assert response.status_code == 500

@@ -2,14 +2,15 @@
 httpx).
 
 - :class:`ProviderConformance`: the conformance suite a provider package subclasses.
-- :func:`serve_asgi`, :func:`run_gateway`: run a fake upstream or the gateway on 127.0.0.1.
+- :func:`serve_asgi`, :func:`run_gateway`: run a fake upstream or the gateway on 127.0.0.1;
+  :func:`free_port`: a port nothing listens on (for refused-connection tests).
 - :class:`Validator`, :func:`parse_sse`: validate bodies and whole event streams against openapi.json.
 - The pytest plugin (loaded automatically) adds the fixtures ``openresponses``, ``gateway_url`` and
   ``start_gateway``.
 """
 
 from .conformance import GatewayClient, ProviderConformance, function_calls, output_text
-from .servers import run_gateway, serve_asgi
+from .servers import free_port, run_gateway, serve_asgi
 from .validator import StreamViolation, Validator, default_validator, parse_sse
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "StreamViolation",
     "Validator",
     "default_validator",
+    "free_port",
     "function_calls",
     "output_text",
     "parse_sse",
