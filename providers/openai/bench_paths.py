@@ -1,7 +1,7 @@
 """CPU per request of the plugin's raw path (the SDK's generic post with cast_to=httpx2.Response + msgspec) against the
 SDK's typed path (pydantic models), in both upstream modes, streaming and not. Not part of the test suite.
 
-    /work/venv/bin/python providers/openai/bench_paths.py [N]
+    python providers/openai/bench_paths.py [N]
 
 The fake upstream runs in a child process, so ``time.process_time`` counts only the client side: the SDK
 call, the body decoding and the translation into deltas.
