@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from typing import Any
@@ -135,16 +136,17 @@ def test_sdk_errors_mapped() -> None:
     assert map_error(ValueError()) is None
 
 
-def test_vertex_client_construction() -> None:
+def test_vertex_client_construction(tmp_path: Any, monkeypatch: Any) -> None:
+    # Application Default Credentials from a user-credentials file: google-auth's real discovery, no network
+    credentials = tmp_path / "adc.json"
+    credentials.write_text(json.dumps({"type": "authorized_user", "client_id": "id.apps.googleusercontent.com",
+                                       "client_secret": "secret", "refresh_token": "refresh"}))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credentials))
+
     async def build() -> Any:
         settings = ProviderSettings(name="v", type="google", timeout=30,
                                     options={"vertexai": True, "project": "my-proj", "location": "europe-west4"})
-        from unittest import mock
-
-        from google.auth.credentials import AnonymousCredentials
-
-        with mock.patch("google.auth.default", return_value=(AnonymousCredentials(), "my-proj")):
-            client = gateway_create_client(settings)
+        client = gateway_create_client(settings)
         request = client.api._build_request("post", "publishers/google/models/gemini-2.5-flash:generateContent",
                                             {}, None)
         return client, request
