@@ -50,7 +50,7 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
 
     host: str = "0.0.0.0"
     port: Annotated[int, Meta(ge=0, le=65535)] = 8080
-    workers: Annotated[int, Meta(ge=1)] = 1
+    workers: Annotated[int, Meta(ge=1)] | Literal["auto"] = 1
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 32 * 1024 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
