@@ -259,6 +259,10 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                                                       code="method_not_allowed", status=405))
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
+    async def gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return error_response(exc)
+
     responses = ResponsesEndpoint(responder, config.server.max_body_bytes)
     app = Starlette(
         routes=[
@@ -271,7 +275,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
             HttpRoute("/readyz", readyz, methods=["GET"]),
         ],
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: http_error},
+        exception_handlers={HTTPException: http_error, GatewayError: gateway_error, Exception: http_error},
     )
     app.state.gateway = gateway
     app.state.conversations = conversations
