@@ -84,18 +84,20 @@ def litellm_config(upstream_port: int) -> dict[str, object]:
                            for name, model, api_base in models]}
 
 
-def start_litellm(peers_dir: Path, upstream: Server, log_dir: Path) -> Target:
-    """LiteLLM's proxy, one worker on the server core."""
+def start_litellm(peers_dir: Path, upstream: Server, log_dir: Path, *, workers: int = 1,
+                  cores: int | str = processes.SERVER_CORE) -> Target:
+    """LiteLLM's proxy, one worker on the server core (or ``workers`` on ``cores``)."""
     command = install_litellm(peers_dir, log_dir)
     port = processes.free_port()
     config = log_dir / "litellm.yaml"
     config.write_text(json.dumps(litellm_config(upstream.port), indent=2))
     env = {**os.environ, "LITELLM_MASTER_KEY": LITELLM_MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     server = processes.start("litellm", [str(command), "--config", str(config), "--host", "127.0.0.1",
-                                         "--port", str(port), "--num_workers", "1"],
-                             core=processes.SERVER_CORE, port=port, log_dir=log_dir, env=env)
+                                         "--port", str(port), "--num_workers", str(workers)],
+                             core=cores, port=port, log_dir=log_dir, env=env)
     processes.wait_ready(server, "/health/liveliness", timeout=180)
-    target = Target("litellm", f"LiteLLM proxy {version_of('litellm', peers_dir)}, one worker, /v1/responses", server)
+    target = Target("litellm", f"LiteLLM proxy {version_of('litellm', peers_dir)}, {workers} worker(s), /v1/responses",
+                    server)
     headers = {"Authorization": f"Bearer {LITELLM_MASTER_KEY}"}
     for path in PATHS:
         if path.api is None:
