@@ -19,6 +19,14 @@ import httpx
 from gateway_core.testing.servers import free_port
 
 
+def missing_programs() -> list[str]:
+    """The programs of the cluster that this machine lacks (Debian packages of the same names)."""
+    missing = [] if shutil.which("redis-server") else ["redis-server"]
+    if not (shutil.which("haproxy") or Path("/usr/sbin/haproxy").exists()):
+        missing.append("haproxy")
+    return missing
+
+
 def _wait(check: object, what: str, timeout: float, process: subprocess.Popen[bytes] | None = None,
           log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout

@@ -29,7 +29,7 @@ import httpx
 import openai
 import pytest
 
-from .cluster import Gateway, HAProxy, Redis
+from .cluster import Gateway, HAProxy, Redis, missing_programs
 
 pytestmark = pytest.mark.drill
 
@@ -134,6 +134,8 @@ _BACKEND: dict[asyncio.Task[Any], str] = {}
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[Redis, list[Gateway], HAProxy]]:
+    if missing := missing_programs():
+        pytest.skip(f"the drill needs {' and '.join(missing)} (Debian: apt-get install -y {' '.join(missing)})")
     redis = Redis(tmp_path)
     redis.start()
     config = tmp_path / "gateway.yaml"
