@@ -14,7 +14,7 @@ through :func:`error_for_status`, so every provider maps the same HTTP status th
 
 from __future__ import annotations
 
-from .types import ErrorBody, ErrorEnvelope, ResponseError, encoder
+from ..types import ErrorBody, ErrorEnvelope, ResponseError, encoder
 
 
 class GatewayError(Exception):

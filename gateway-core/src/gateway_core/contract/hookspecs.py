@@ -25,20 +25,28 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from .config import ProviderSettings
+    from ..types import ResponseRequest
     from .deltas import Delta
     from .errors import GatewayError
-    from .provider import Capabilities, ProviderInfo
-    from .types import ResponseRequest
+    from .provider import Capabilities, CompactedWindow, ProviderInfo
+    from .settings import ProviderSettings
 
-hookspec = pluggy.HookspecMarker("gateway")
+PROJECT = "gateway"
+"""The pluggy project name of the hooks."""
+
+ENTRY_POINT_GROUP = "gateway_provider"
+"""The public entry-point group provider plugins register in."""
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marks a provider plugin's hook implementations: ``@hookimpl`` above a function named after a hook."""
 
 
 @hookspec(firstresult=True)
 def gateway_provider_info() -> ProviderInfo:
     """Describe the provider kind, independently of any configured instance.
 
-    Return a :class:`gateway_core.provider.ProviderInfo`: the environment variables that hold an API key
+    Return a :class:`gateway_core.ProviderInfo`: the environment variables that hold an API key
     (the first one set becomes a default instance's ``api_key``), the model-name prefixes this kind serves
     when a model is not routed explicitly (e.g. ``("claude-",)``), and a one-line description.
     Called once at startup. Optional: without it, the kind has no default key and no prefixes.
@@ -49,7 +57,7 @@ def gateway_provider_info() -> ProviderInfo:
 def gateway_capabilities(settings: ProviderSettings) -> Capabilities:
     """Say what one configured instance can do, as data (and check its ``options``).
 
-    Return a :class:`gateway_core.provider.Capabilities`. The core answers a request that needs a missing
+    Return a :class:`gateway_core.Capabilities`. The core answers a request that needs a missing
     capability (tools, images, files, reasoning, structured output, streaming) with a 400 naming the
     parameter, and the conformance suite turns the matching tests into skips. Called once per instance at
     startup, before the server starts: raise ``ValueError`` for unusable ``settings.options`` and the
@@ -88,7 +96,7 @@ def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSe
     ``model`` is the upstream model name the router chose (aliases and ``provider/`` prefixes removed).
     Return whatever ``gateway_invoke`` / ``gateway_stream`` take (typically the SDK call's keyword
     arguments). Must be pure: no I/O, no client, no clock, so it is tested with plain data tables.
-    Raise :class:`gateway_core.errors.InvalidRequestError` (with ``param``) for input the provider cannot
+    Raise :class:`gateway_core.InvalidRequestError` (with ``param``) for input the provider cannot
     take. Do not mutate ``request``.
     """
 
@@ -97,7 +105,7 @@ def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSe
 async def gateway_invoke(client: Any, native: Any, settings: ProviderSettings) -> Sequence[Delta]:
     """Run ``native`` with the SDK, not streaming, and describe the answer as a list of deltas.
 
-    Return :mod:`gateway_core.deltas` in output order (whole texts as single ``TextDelta``s, each call as
+    Return :mod:`gateway_core.contract.deltas` in output order (whole texts as single ``TextDelta``s, each call as
     ``FunctionCallStart`` + one ``FunctionCallArgumentsDelta``, reasoning, ``UsageDelta``) ending with
     ``Finish``. The core assigns ids, builds items and the resource, and enforces ``allowed_tools``.
     Let SDK exceptions propagate: the core passes them to ``gateway_map_error``.
@@ -119,11 +127,13 @@ async def gateway_stream(client: Any, native: Any, settings: ProviderSettings) -
 
 
 @hookspec(firstresult=True)
-async def gateway_compact(client: Any, request: ResponseRequest, model: str, settings: ProviderSettings) -> Any:
+async def gateway_compact(
+    client: Any, request: ResponseRequest, model: str, settings: ProviderSettings
+) -> CompactedWindow | None:
     """Compact a conversation with the provider's own compaction, if it has one. Optional.
 
     ``request`` holds the expanded conversation (``request.items``) and ``instructions``. Return a
-    :class:`gateway_core.compaction.CompactedWindow` (the compacted items: kept messages and the provider's
+    :class:`gateway_core.CompactedWindow` (the compacted items: kept messages and the provider's
     own ``compaction`` items, plus usage), or ``None`` to let the gateway compact by summarising with the
     model. A provider that returns compaction items must also accept them back in ``gateway_translate`` and
     say so with ``Capabilities(compaction=True)``; the gateway sends them only to that provider.
@@ -132,10 +142,10 @@ async def gateway_compact(client: Any, request: ResponseRequest, model: str, set
 
 @hookspec(firstresult=True)
 def gateway_map_error(error: BaseException, settings: ProviderSettings) -> GatewayError | None:
-    """Map an exception raised by this provider's SDK to a :class:`gateway_core.errors.GatewayError`.
+    """Map an exception raised by this provider's SDK to a :class:`gateway_core.GatewayError`.
 
     This is the provider's one error boundary. Map by exception class and HTTP status (most statuses
-    through :func:`gateway_core.errors.error_for_status`), mark timeouts and connection errors retryable,
+    through :func:`gateway_core.error_for_status`), mark timeouts and connection errors retryable,
     and copy ``Retry-After``. Return ``None`` for exceptions you do not recognise: the core answers those
     with a generic ``server_error`` and logs them. Never put the API key in a message; the core also
     redacts the instance's key from every message as a second line of defence.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from msgspec import Raw, Struct, json
 
-from gateway_core import deltas as d
+from gateway_core.contract import deltas as d
 from gateway_core.envelope import seal
 
 from .translate import PROVIDER

@@ -13,8 +13,8 @@ from typing import Any
 
 from msgspec import Struct, json
 
-from gateway_core import deltas as d
-from gateway_core.errors import GatewayError
+from gateway_core import GatewayError
+from gateway_core.contract import deltas as d
 from gateway_core.sse import SSEDecoder
 
 from .errors import stream_error

@@ -19,9 +19,8 @@ from typing import Any
 
 import msgspec
 
-from gateway_core.config import ProviderSettings
+from gateway_core import InvalidRequestError, ProviderSettings
 from gateway_core.envelope import open_envelope
-from gateway_core.errors import InvalidRequestError
 from gateway_core.translate import file_source, image_source, safe_call_id, system_texts
 from gateway_core.types import (
     AllowedTools,

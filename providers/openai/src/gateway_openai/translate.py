@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway_core import InvalidRequestError
 from gateway_core.envelope import is_envelope
-from gateway_core.errors import InvalidRequestError
 from gateway_core.translate import file_source, image_source, message_text, refusal_text, tool_output_text
 from gateway_core.types import (
     AllowedTools,
