@@ -152,6 +152,11 @@ def check_capabilities(request: ResponseRequest, target: Target) -> None:
     if request.tools and not caps.tools:
         raise InvalidRequestError(f"provider '{name}' does not support tools", code="unsupported_parameter",
                                   param="tools")
+    reasoning = request.reasoning
+    if reasoning is not None and (reasoning.effort not in (None, "none") or reasoning.summary is not None) \
+            and not caps.reasoning:
+        raise InvalidRequestError(f"provider '{name}' does not support reasoning", code="unsupported_parameter",
+                                  param="reasoning")
     text = request.text
     structured = text is not None and type(text.format) in (TextFormatJsonSchema, TextFormatJsonObject)
     if structured and not caps.structured_output:
