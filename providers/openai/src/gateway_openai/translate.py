@@ -1,7 +1,7 @@
 """Open Responses request -> the upstream request body, for both modes. Pure: no I/O, no clock.
 
 ``responses`` mode is a near pass-through that sends only what the Responses API
-accepts under ``store=False``; ``chat_completions`` mode (section 3) rebuilds the conversation as chat
+accepts under ``store=False``; ``chat_completions`` mode rebuilds the conversation as chat
 messages. Both return the keyword arguments of the SDK's ``create`` call (a plain dict).
 """
 
