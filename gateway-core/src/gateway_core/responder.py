@@ -19,7 +19,7 @@ from .dispatch import Attempt, Dispatcher, timeout_after
 from .errors import GatewayError, InvalidRequestError, upstream_timeout
 from .gateway import Gateway
 from .health import monotonic
-from .resource import allowed_tool_names, new_resource
+from .new_resource import allowed_tool_names, new_resource
 from .routing import Route, Target
 from .stream import ResponseBuilder
 from .types import (
