@@ -100,8 +100,7 @@ def test_example_config_is_valid() -> None:
 
 
 def test_environment_key_never_goes_to_another_host() -> None:
-    from gateway_core import hookimpl
-    from gateway_core.provider import ProviderInfo
+    from gateway_core import ProviderInfo, hookimpl
 
     @hookimpl
     def gateway_provider_info() -> ProviderInfo:

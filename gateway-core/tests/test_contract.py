@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pluggy
 
-from gateway_core import hookspecs, mock
+from gateway_core import mock
+from gateway_core.contract import hookspecs
 from gateway_core.plugins import REQUIRED_HOOKS
 
 README = Path(__file__).parents[2] / "README.md"
@@ -56,17 +60,56 @@ def test_importing_the_app_imports_no_provider_sdk() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_public_names_are_complete() -> None:
-    """Everything a plugin author needs is importable from the package root."""
-    import typing
-
+def test_the_root_exports_exactly_the_contract_sorted() -> None:
+    """``gateway_core.__all__`` is sorted, names every public name of the root, and is the contract's list."""
     import gateway_core
-    from gateway_core import deltas
+    from gateway_core import contract
 
-    assert len(set(gateway_core.__all__)) == len(gateway_core.__all__)
-    assert all(hasattr(gateway_core, name) for name in gateway_core.__all__)
-    for delta in typing.get_args(deltas.Delta):
-        assert delta.__name__ in gateway_core.__all__
+    public = [
+        name for name, value in vars(gateway_core).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    ]
+    assert gateway_core.__all__ == sorted(public, key=str.casefold)
+    assert gateway_core.__all__ == contract.__all__
+
+
+def test_the_contract_exports_everything_it_defines() -> None:
+    """Each public name a contract module defines is exported (the hook specs are reached as
+    ``contract.hookspecs``; ``hookspec`` is the marker they are declared with)."""
+    from gateway_core import contract
+
+    for module in (contract.deltas, contract.errors, contract.hookspecs, contract.provider, contract.settings):
+        tree = ast.parse(Path(module.__file__).read_text())
+        for node in tree.body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [target.id for target in node.targets if isinstance(target, ast.Name)]
+            else:
+                continue
+            for name in names:
+                if not name.startswith(("_", "gateway_")) and name != "hookspec":
+                    assert name in contract.__all__, f"{module.__name__}.{name} is not exported"
+
+
+HEAVY_MODULES = ("starlette", "uvicorn", "sqlite3", "_sqlite3", "redis", "yaml", "_yaml")
+
+
+def test_importing_the_contract_loads_no_web_framework_database_or_yaml() -> None:
+    """A plugin imports the contract; that must not load the server, the stores or the config loader."""
+    script = (
+        "import json, sys, gateway_core, gateway_core.contract, gateway_core.hookspecs, gateway_core.errors;"
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    loaded = json.loads(out.stdout)
+    assert [name for name in loaded if name.split(".")[0] in HEAVY_MODULES] == []
+    assert {name for name in loaded if name.startswith("gateway_core")} <= {
+        # the contract, its re-exports at the old paths, and the schema it types with
+        "gateway_core", "gateway_core.contract", "gateway_core.contract.deltas", "gateway_core.contract.errors",
+        "gateway_core.contract.hookspecs", "gateway_core.contract.provider", "gateway_core.contract.settings",
+        "gateway_core.hookspecs", "gateway_core.errors", "gateway_core.types",
+    }
 
 
 def test_bundled_openapi_matches_the_shared_standard() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from gateway_core import NotFoundError
 from gateway_core.config import parse_config
-from gateway_core.errors import NotFoundError
 from gateway_core.gateway import Gateway
 from gateway_core.plugins import create_plugins
 
@@ -64,8 +64,7 @@ def test_not_found_messages_say_how_to_fix(router, model: str, fragment: str) ->
 
 
 def test_unconfigured_kind_with_known_key_env_names_the_variable() -> None:
-    from gateway_core import hookimpl
-    from gateway_core.provider import ProviderInfo
+    from gateway_core import ProviderInfo, hookimpl
 
     @hookimpl
     def gateway_provider_info() -> ProviderInfo:

@@ -8,9 +8,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from gateway_core import deltas as d
-from gateway_core.errors import GatewayError, ModelError
-from gateway_core.resource import new_resource
+from gateway_core import GatewayError, ModelError
+from gateway_core.contract import deltas as d
+from gateway_core.new_resource import new_resource
 from gateway_core.stream import ResponseBuilder, StreamInterrupted
 from gateway_core.testing import StreamViolation, parse_sse
 from gateway_core.types import ResponseRequest

@@ -19,8 +19,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from gateway_core import deltas as d
-from gateway_core.config import ProviderSettings
+from gateway_core import ProviderSettings
+from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
 from gateway_openai import plugin
 

@@ -1,49 +1,62 @@
 """gateway-core: an Open Responses gateway with provider plugins.
 
-The public surface for plugin authors is re-exported here: ``hookimpl`` to mark hook implementations, the
-semantic deltas, the error types, and the settings and capability types. See ``gateway_core.hookspecs`` for
-the contract itself.
+The package root is the plugin contract (:mod:`gateway_core.contract`): ``hookimpl`` to mark hook
+implementations, the hook specifications, the settings and capability types, the semantic deltas and the
+error types. Importing it loads no web framework, store or YAML; the gateway itself lives in the submodules.
 """
 
-from .config import ProviderSettings
-from .deltas import (
+from .contract import (
+    ENTRY_POINT_GROUP,
+    PROJECT,
+    Capabilities,
+    CompactedWindow,
     Delta,
     Finish,
     FunctionCallArgumentsDelta,
     FunctionCallStart,
+    GatewayError,
+    InvalidRequestError,
     ItemBreak,
+    ModelError,
+    NotFoundError,
     PartBreak,
+    PayloadTooLargeError,
+    ProviderInfo,
+    ProviderSettings,
+    RateLimitError,
     ReasoningSeal,
     ReasoningSummaryDelta,
     ReasoningTextDelta,
     RefusalDelta,
     TextDelta,
+    UnsupportedMediaTypeError,
     UsageDelta,
-)
-from .errors import (
-    GatewayError,
-    InvalidRequestError,
-    ModelError,
-    NotFoundError,
-    RateLimitError,
     error_for_status,
+    hookimpl,
+    parse_retry_after,
+    upstream_connection_error,
+    upstream_timeout,
 )
-from .plugins import ENTRY_POINT_GROUP, hookimpl
-from .provider import Capabilities, ProviderInfo
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
     "Capabilities",
+    "CompactedWindow",
     "Delta",
+    "ENTRY_POINT_GROUP",
+    "error_for_status",
     "Finish",
     "FunctionCallArgumentsDelta",
     "FunctionCallStart",
     "GatewayError",
+    "hookimpl",
     "InvalidRequestError",
     "ItemBreak",
     "ModelError",
     "NotFoundError",
+    "parse_retry_after",
     "PartBreak",
+    "PayloadTooLargeError",
+    "PROJECT",
     "ProviderInfo",
     "ProviderSettings",
     "RateLimitError",
@@ -52,9 +65,10 @@ __all__ = [
     "ReasoningTextDelta",
     "RefusalDelta",
     "TextDelta",
+    "UnsupportedMediaTypeError",
+    "upstream_connection_error",
+    "upstream_timeout",
     "UsageDelta",
-    "error_for_status",
-    "hookimpl",
 ]
 
 __version__ = "0.1.0"

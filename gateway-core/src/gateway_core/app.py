@@ -39,9 +39,9 @@ from .gateway import Gateway
 from .heap import freeze_startup_heap
 from .logs import request_id as current_request_id
 from .plugins import Plugins
-from .resources import stored_response_routes
 from .responder import Responder, StreamRun, log_failure
 from .store import create_store
+from .stored_routes import stored_response_routes
 from .stream import ResponseBuilder
 from .types import ModelCard, ModelList, encoder
 from .websocket import ResponsesWebSocket

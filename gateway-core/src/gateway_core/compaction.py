@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .contract.errors import GatewayError, InvalidRequestError, ModelError
 from .decode import decode_request
-from .errors import GatewayError, InvalidRequestError, ModelError
 from .ids import new_id
 from .types import (
     Compaction,
@@ -51,13 +51,6 @@ SUMMARY_REQUEST = (
 )
 SUMMARY_HEADER = "Summary of the earlier conversation (compacted by the gateway):\n"
 _decode_json = msgspec.json.Decoder().decode
-
-
-class CompactionSettings(Struct, forbid_unknown_fields=True, kw_only=True):
-    """``compaction``: the secret that seals compaction items (any random string, e.g. 32 random bytes in
-    base64). Without one, a key is made at startup and items do not survive a restart."""
-
-    key: str | None = None
 
 
 class Sealer:
@@ -106,13 +99,6 @@ def open_compactions(request: ResponseRequest, sealer: Sealer) -> None:
         else:
             items.append(item)
     request.input = items
-
-
-class CompactedWindow(Struct):
-    """What ``gateway_compact`` returns: the compacted items and the usage of the compaction."""
-
-    items: list[Message | Compaction]
-    usage: Usage
 
 
 class CompactResource(Struct):

@@ -16,8 +16,7 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
-from .compaction import CompactionSettings
-from .store import StoreSettings
+from .contract.settings import ProviderSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PATH = re.compile(r" - at `\$(.*)`$")
@@ -25,24 +24,6 @@ _PATH = re.compile(r" - at `\$(.*)`$")
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the file, the key and the problem."""
-
-
-class ProviderSettings(Struct, forbid_unknown_fields=True, kw_only=True):
-    """One configured provider instance (``providers.<name>``). Passed to every provider hook."""
-
-    name: str = ""
-    type: str = ""
-    api_key: str | None = None
-    base_url: str | None = None
-    timeout: Annotated[float, Meta(gt=0)] = 600.0
-    connect_timeout: Annotated[float, Meta(gt=0)] = 10.0
-    headers: dict[str, str] = field(default_factory=dict)
-    models: list[str] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def __repr__(self) -> str:  # never show the key in a log line or a traceback
-        key = "'***'" if self.api_key else "None"
-        return f"ProviderSettings(name={self.name!r}, type={self.type!r}, api_key={key}, base_url={self.base_url!r})"
 
 
 class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -102,6 +83,25 @@ class RoutingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_in_flight: Annotated[int, Meta(ge=1)] = 4096
     max_in_flight_per_target: Annotated[int, Meta(ge=1)] = 1024
     explore: Annotated[float, Meta(ge=0, le=1)] = 0.05
+
+
+class StoreSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``store``: which backend keeps stored responses, and for how long."""
+
+    backend: Literal["sqlite", "redis", "none"] = "sqlite"
+    path: str = ""  # sqlite: the file (its folder is created if missing); default: default_store_path()
+    url: str = "redis://127.0.0.1:6379/0"  # redis
+    retention_days: Annotated[float, Meta(gt=0)] = 30.0
+    max_record_bytes: Annotated[int, Meta(ge=1)] = 16 * 1024 * 1024
+    write_retry_seconds: Annotated[float, Meta(ge=0)] = 60.0  # a failed write is tried again for this long
+    max_pending_writes: Annotated[int, Meta(ge=1)] = 10000  # answered, not yet written; past it: store: false
+
+
+class CompactionSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``compaction``: the secret that seals compaction items (any random string, e.g. 32 random bytes in
+    base64). Without one, a key is made at startup and items do not survive a restart."""
+
+    key: str | None = None
 
 
 class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):

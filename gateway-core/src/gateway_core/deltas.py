@@ -1,105 +1,31 @@
-"""Semantic deltas: the small vocabulary a provider uses to describe what the model produced.
+"""The semantic deltas; defined in :mod:`gateway_core.contract.deltas` (this module keeps old imports working)."""
 
-Providers never build Open Responses items or events themselves. ``gateway_invoke`` returns a list of
-deltas for a whole answer; ``gateway_stream`` yields lists of deltas as the upstream delivers them. The
-core's :class:`~gateway_core.stream.ResponseBuilder` turns both into output items, ids and (for streams) the
-exact event sequence, so every provider gets the event grammar right by construction.
-
-Item boundaries follow from the deltas: text after a function call opens a new message, reasoning after text
-opens a new reasoning item, and so on. ``PartBreak`` and ``ItemBreak`` split explicitly where the upstream
-does (two text blocks, two thinking blocks in a row).
-"""
-
-from __future__ import annotations
-
-from typing import Union
-
-from msgspec import Struct
-
-
-class TextDelta(Struct, gc=False):
-    """Append text to the assistant message's current ``output_text`` part."""
-
-    text: str
-
-
-class RefusalDelta(Struct, gc=False):
-    """Append text to the assistant message's current ``refusal`` part."""
-
-    text: str
-
-
-class ReasoningSummaryDelta(Struct, gc=False):
-    """Append text to the current reasoning item's current summary part."""
-
-    text: str
-
-
-class ReasoningTextDelta(Struct, gc=False):
-    """Append raw reasoning text to the current reasoning item's ``reasoning_text`` content."""
-
-    text: str
-
-
-class ReasoningSeal(Struct, gc=False):
-    """Set ``encrypted_content`` (provider round-trip data) on the current reasoning item and close it.
-
-    With no reasoning item open, one is opened (with an empty summary) and closed at once.
-    """
-
-    encrypted_content: str
-
-
-class FunctionCallStart(Struct, gc=False):
-    """Open a function call item. ``call_id`` is the provider's id (or :func:`gateway_core.ids.new_call_id`)."""
-
-    call_id: str
-    name: str
-
-
-class FunctionCallArgumentsDelta(Struct, gc=False):
-    """Append to the open function call's ``arguments`` (a JSON string when complete)."""
-
-    text: str
-
-
-class PartBreak(Struct, gc=False):
-    """Close the current content or summary part; the next delta of the same kind opens a new part."""
-
-
-class ItemBreak(Struct, gc=False):
-    """Close the current output item; the next delta opens a new one."""
-
-
-class UsageDelta(Struct, gc=False):
-    """Token counts. Fields left ``None`` keep their previous value; ``total_tokens`` defaults to the sum."""
-
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cached_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    total_tokens: int | None = None
-
-
-class Finish(Struct, gc=False):
-    """The model stopped. ``incomplete_reason`` (``max_output_tokens`` or ``content_filter``) makes the
-    response incomplete; ``error_code`` + ``error_message`` make it failed with a ``model_error``."""
-
-    incomplete_reason: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-
-
-Delta = Union[
-    TextDelta,
-    RefusalDelta,
+from .contract.deltas import (
+    Delta,
+    Finish,
+    FunctionCallArgumentsDelta,
+    FunctionCallStart,
+    ItemBreak,
+    PartBreak,
+    ReasoningSeal,
     ReasoningSummaryDelta,
     ReasoningTextDelta,
-    ReasoningSeal,
-    FunctionCallStart,
-    FunctionCallArgumentsDelta,
-    PartBreak,
-    ItemBreak,
+    RefusalDelta,
+    TextDelta,
     UsageDelta,
-    Finish,
+)
+
+__all__ = [
+    "Delta",
+    "Finish",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallStart",
+    "ItemBreak",
+    "PartBreak",
+    "ReasoningSeal",
+    "ReasoningSummaryDelta",
+    "ReasoningTextDelta",
+    "RefusalDelta",
+    "TextDelta",
+    "UsageDelta",
 ]

@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 
 from . import deltas as d
-from .config import ProviderSettings
+from .contract.hookspecs import hookimpl
+from .contract.provider import ProviderInfo
+from .contract.settings import ProviderSettings
 from .echo import EchoReply, EchoRequest, chunk_text, echo_reply
 from .errors import GatewayError, error_for_status
 from .ids import new_call_id
-from .plugins import hookimpl
-from .provider import ProviderInfo
 from .types import (
     AllowedTools,
     FunctionCall,

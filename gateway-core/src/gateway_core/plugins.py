@@ -1,4 +1,4 @@
-"""The plugin manager: hook specifications, the built-in mock provider, and entry-point discovery.
+"""The plugin manager: the contract's hook specifications, the built-in mock provider, and entry-point discovery.
 
 Provider packages register in the ``gateway_provider`` entry-point group; the entry name is the provider
 kind. ``GATEWAY_DISABLE_PLUGIN_AUTOLOAD=1`` turns discovery off and ``GATEWAY_PLUGINS=a,b`` loads only the
@@ -17,15 +17,12 @@ from types import ModuleType
 
 import pluggy
 
-from . import hookspecs
-
-ENTRY_POINT_GROUP = "gateway_provider"
-"""The public entry-point group provider plugins register in."""
+from .contract import hookspecs
+from .contract.hookspecs import ENTRY_POINT_GROUP, PROJECT
 
 BUILTIN_PLUGINS = {"mock": "gateway_core.mock"}
 REQUIRED_HOOKS = ("gateway_create_client", "gateway_translate", "gateway_invoke", "gateway_stream", "gateway_map_error")
 
-hookimpl = pluggy.HookimplMarker("gateway")
 logger = logging.getLogger("gateway.plugins")
 
 
@@ -58,7 +55,7 @@ def create_plugins(
 ) -> Plugins:
     """Build the plugin manager: specs first, then built-ins, entry points and ``extra`` plugins, then
     ``check_pending()`` so a misspelt hook implementation fails here, loudly."""
-    manager = pluggy.PluginManager("gateway")
+    manager = pluggy.PluginManager(PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
     for kind, module_name in BUILTIN_PLUGINS.items():

@@ -10,33 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-from msgspec import Struct
 from pluggy import HookImpl
 
-from .config import ProviderSettings
-from .deltas import Delta
-from .errors import GatewayError
+from .contract.deltas import Delta
+from .contract.errors import GatewayError
+from .contract.provider import Capabilities, ProviderInfo
+from .contract.settings import ProviderSettings
 from .types import ResponseRequest
-
-
-class ProviderInfo(Struct, kw_only=True):
-    """Static facts about a provider kind (``gateway_provider_info``)."""
-
-    description: str = ""
-    api_key_env: tuple[str, ...] = ()
-    model_prefixes: tuple[str, ...] = ()
-
-
-class Capabilities(Struct, kw_only=True):
-    """What one configured instance can do (``gateway_capabilities``); the core and the tests read it."""
-
-    streaming: bool = True
-    tools: bool = True
-    images: bool = True
-    files: bool = True
-    reasoning: bool = True
-    structured_output: bool = True
-    compaction: bool = False  # accepts back the compaction items its gateway_compact returns
 
 
 def bind(impl: HookImpl | None, fixed: dict[str, Any], dynamic: Sequence[str]) -> Callable[..., Any] | None:

@@ -19,7 +19,7 @@ from .dispatch import Attempt, Dispatcher, timeout_after
 from .errors import GatewayError, InvalidRequestError, upstream_timeout
 from .gateway import Gateway
 from .health import monotonic
-from .resource import allowed_tool_names, new_resource
+from .new_resource import allowed_tool_names, new_resource
 from .routing import Route, Target
 from .stream import ResponseBuilder
 from .types import (
@@ -152,6 +152,11 @@ def check_capabilities(request: ResponseRequest, target: Target) -> None:
     if request.tools and not caps.tools:
         raise InvalidRequestError(f"provider '{name}' does not support tools", code="unsupported_parameter",
                                   param="tools")
+    reasoning = request.reasoning
+    if reasoning is not None and (reasoning.effort not in (None, "none") or reasoning.summary is not None) \
+            and not caps.reasoning:
+        raise InvalidRequestError(f"provider '{name}' does not support reasoning", code="unsupported_parameter",
+                                  param="reasoning")
     text = request.text
     structured = text is not None and type(text.format) in (TextFormatJsonSchema, TextFormatJsonObject)
     if structured and not caps.structured_output:

@@ -69,8 +69,38 @@ from .types import (
 
 _encode = encoder.encode
 _MESSAGE, _CALL, _REASONING = 1, 2, 3
-_TEXT, _REFUSAL, _SUMMARY, _RAW = 1, 2, 3, 4
-_ITEM_OF_PART = {_TEXT: _MESSAGE, _REFUSAL: _MESSAGE, _SUMMARY: _REASONING, _RAW: _REASONING}
+Part = OutputText | Refusal | SummaryText | ReasoningText
+
+
+class _PartKind:
+    """One kind of text part, as data: the item it belongs to, the item's list it joins, the part's text
+    attribute, and its four events (text delta, text done, part added, part done)."""
+
+    __slots__ = ("added", "attribute", "delta", "done", "field", "item_kind", "new", "part_done")
+
+    def __init__(
+        self,
+        item_kind: int,
+        new: Callable[[str], Part],
+        field: str,
+        attribute: str,
+        events: tuple[Callable[..., object], Callable[..., object], Callable[..., object], Callable[..., object]],
+    ) -> None:
+        self.item_kind = item_kind
+        self.new = new
+        self.field = field
+        self.attribute = attribute
+        self.delta, self.done, self.added, self.part_done = events
+
+
+_TEXT = _PartKind(_MESSAGE, OutputText, "content", "text",
+                  (OutputTextDelta, OutputTextDone, ContentPartAdded, ContentPartDone))
+_REFUSAL = _PartKind(_MESSAGE, Refusal, "content", "refusal",
+                     (RefusalDeltaEvent, RefusalDone, ContentPartAdded, ContentPartDone))
+_SUMMARY = _PartKind(_REASONING, SummaryText, "summary", "text",
+                     (SummaryTextDelta, SummaryTextDone, SummaryPartAdded, SummaryPartDone))
+_RAW = _PartKind(_REASONING, ReasoningText, "content", "text",
+                 (ReasoningDeltaEvent, ReasoningDone, ContentPartAdded, ContentPartDone))
 
 
 class StreamInterrupted(GatewayError):
@@ -128,8 +158,8 @@ class ResponseBuilder:
         self._item: OutputMessage | OutputFunctionCall | OutputReasoning | None = None
         self._kind = 0
         self._index = -1
-        self._part: OutputText | Refusal | SummaryText | ReasoningText | None = None
-        self._part_kind = 0
+        self._part: Part | None = None
+        self._part_kind: _PartKind | None = None
         self._part_index = -1
         self._chunks: list[str] = []
         self._usage: Usage | None = None
@@ -231,23 +261,14 @@ class ResponseBuilder:
 
     # -- items and parts --------------------------------------------------------------------------------
 
-    def _append(self, part_kind: int, text: str) -> None:
+    def _append(self, part_kind: _PartKind, text: str) -> None:
         if not text:
             return
-        if self._part_kind != part_kind:
+        if self._part_kind is not part_kind:
             self._open_part(part_kind)
         self._chunks.append(text)
-        if self._frames is None:
-            return
-        item_id = self._item.id  # type: ignore[union-attr]
-        if part_kind == _TEXT:
-            self._emit(OutputTextDelta(0, item_id, self._index, self._part_index, text))
-        elif part_kind == _SUMMARY:
-            self._emit(SummaryTextDelta(0, item_id, self._index, self._part_index, text))
-        elif part_kind == _REFUSAL:
-            self._emit(RefusalDeltaEvent(0, item_id, self._index, self._part_index, text))
-        else:
-            self._emit(ReasoningDeltaEvent(0, item_id, self._index, self._part_index, text))
+        if self._frames is not None:
+            self._emit(part_kind.delta(0, self._item.id, self._index, self._part_index, text))  # type: ignore[union-attr]
 
     def _open_item(self, kind: int, item: OutputMessage | OutputFunctionCall | OutputReasoning) -> None:
         self._close_item("completed")
@@ -258,8 +279,8 @@ class ResponseBuilder:
         self._kind = kind
         self._emit(OutputItemAdded(0, self._index, item))
 
-    def _open_part(self, part_kind: int) -> None:
-        item_kind = _ITEM_OF_PART[part_kind]
+    def _open_part(self, part_kind: _PartKind) -> None:
+        item_kind = part_kind.item_kind
         if self._kind != item_kind:
             if item_kind == _MESSAGE:
                 self._open_item(_MESSAGE, OutputMessage(new_id("msg"), "in_progress", "assistant", []))
@@ -268,62 +289,37 @@ class ResponseBuilder:
         else:
             self._close_part()
         item = self._item
-        part: OutputText | Refusal | SummaryText | ReasoningText
-        if part_kind == _SUMMARY:
-            part = SummaryText("")
-            self._part_index = len(item.summary)  # type: ignore[union-attr]
-            item.summary.append(part)  # type: ignore[union-attr]
-            self._part, self._part_kind = part, part_kind
-            self._emit(SummaryPartAdded(0, item.id, self._index, self._part_index, SummaryText("")))  # type: ignore[union-attr]
-            return
-        if part_kind == _TEXT:
-            part = OutputText("")
-        elif part_kind == _REFUSAL:
-            part = Refusal("")
-        else:
-            part = ReasoningText("")
-        self._part_index = len(item.content)  # type: ignore[union-attr]
-        item.content.append(part)  # type: ignore[union-attr, arg-type]
+        parts: list[Part] = getattr(item, part_kind.field)
+        part = part_kind.new("")
+        self._part_index = len(parts)
+        parts.append(part)
         self._part, self._part_kind = part, part_kind
-        self._emit(ContentPartAdded(0, item.id, self._index, self._part_index, part))  # type: ignore[union-attr]
+        self._emit(part_kind.added(0, item.id, self._index, self._part_index, part))  # type: ignore[union-attr]
 
     def _flush_open_text(self) -> str:
         """Write the accumulated text into the open part (or call) without emitting events."""
         text = "".join(self._chunks)
         self._chunks = []
-        part = self._part
+        part, part_kind = self._part, self._part_kind
         if self._kind == _CALL:
             self._item.arguments = text  # type: ignore[union-attr]
-        elif part is not None:
-            if self._part_kind == _REFUSAL:
-                part.refusal = text  # type: ignore[union-attr]
-            else:
-                part.text = text  # type: ignore[union-attr]
+        elif part is not None and part_kind is not None:
+            setattr(part, part_kind.attribute, text)
         self._part = None
-        self._part_kind = 0
+        self._part_kind = None
         return text
 
     def _close_part(self) -> None:
-        part = self._part
-        if part is None:
+        part, part_kind = self._part, self._part_kind
+        if part is None or part_kind is None:
             return
-        part_kind, index, item_id = self._part_kind, self._part_index, self._item.id  # type: ignore[union-attr]
+        index, item_id = self._part_index, self._item.id  # type: ignore[union-attr]
         text = self._flush_open_text()
         if self._frames is None:
             return
         out = self._index
-        if part_kind == _TEXT:
-            self._emit(OutputTextDone(0, item_id, out, index, text))
-            self._emit(ContentPartDone(0, item_id, out, index, part))  # type: ignore[arg-type]
-        elif part_kind == _REFUSAL:
-            self._emit(RefusalDone(0, item_id, out, index, text))
-            self._emit(ContentPartDone(0, item_id, out, index, part))  # type: ignore[arg-type]
-        elif part_kind == _SUMMARY:
-            self._emit(SummaryTextDone(0, item_id, out, index, text))
-            self._emit(SummaryPartDone(0, item_id, out, index, part))  # type: ignore[arg-type]
-        else:
-            self._emit(ReasoningDone(0, item_id, out, index, text))
-            self._emit(ContentPartDone(0, item_id, out, index, part))  # type: ignore[arg-type]
+        self._emit(part_kind.done(0, item_id, out, index, text))
+        self._emit(part_kind.part_done(0, item_id, out, index, part))
 
     def _close_item(self, status: str) -> None:
         item = self._item

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .errors import InvalidRequestError
+from .contract.errors import InvalidRequestError
 from .types import (
     FunctionCall,
     FunctionCallOutput,

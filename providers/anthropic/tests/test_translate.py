@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from gateway_anthropic.translate import JSON_OBJECT_INSTRUCTION, translate
-from gateway_core.config import ProviderSettings
+from gateway_core import InvalidRequestError, ProviderSettings
 from gateway_core.decode import decode_request
 from gateway_core.envelope import seal
-from gateway_core.errors import InvalidRequestError
 
 MODEL = "claude-sonnet-4-5"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

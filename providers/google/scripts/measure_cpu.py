@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from gateway_core import deltas as d
-from gateway_core.config import ProviderSettings
+from gateway_core import ProviderSettings
+from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
 from gateway_google import plugin
 

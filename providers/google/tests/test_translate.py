@@ -11,10 +11,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from gateway_core import deltas as d
-from gateway_core.config import ProviderSettings
+from gateway_core import InvalidRequestError, ProviderSettings
+from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
-from gateway_core.errors import InvalidRequestError
 from gateway_google.errors import map_error
 from gateway_google.plugin import gateway_create_client
 from gateway_google.response import response_deltas

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from gateway_core import deltas as d
-from gateway_core.config import ProviderSettings
+from gateway_core import GatewayError, InvalidRequestError, ProviderSettings, RateLimitError
+from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
-from gateway_core.errors import GatewayError, InvalidRequestError, RateLimitError
 from gateway_openai.options import Options
 from gateway_openai.response import chat_deltas, responses_deltas
 from gateway_openai.stream import ChatStreamParser, ResponsesStreamParser

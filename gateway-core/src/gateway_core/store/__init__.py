@@ -8,29 +8,14 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
 
-import msgspec
-from msgspec import Meta
-
+from ..config import StoreSettings
 from .base import RecordTooLarge, ResponseStore
 from .null import NullStore
 from .redis import RedisStore
 from .sqlite import SQLiteStore
 
 __all__ = ["NullStore", "RecordTooLarge", "RedisStore", "ResponseStore", "SQLiteStore", "StoreSettings", "create_store"]
-
-
-class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``store``: which backend keeps stored responses, and for how long."""
-
-    backend: Literal["sqlite", "redis", "none"] = "sqlite"
-    path: str = ""  # sqlite: the file (its folder is created if missing); default: default_store_path()
-    url: str = "redis://127.0.0.1:6379/0"  # redis
-    retention_days: Annotated[float, Meta(gt=0)] = 30.0
-    max_record_bytes: Annotated[int, Meta(ge=1)] = 16 * 1024 * 1024
-    write_retry_seconds: Annotated[float, Meta(ge=0)] = 60.0  # a failed write is tried again for this long
-    max_pending_writes: Annotated[int, Meta(ge=1)] = 10000  # answered, not yet written; past it: store: false
 
 
 def default_store_path() -> str:

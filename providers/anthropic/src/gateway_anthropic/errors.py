@@ -7,7 +7,7 @@ it is classified by its error ``type``.
 
 from __future__ import annotations
 
-from gateway_core.errors import (
+from gateway_core import (
     GatewayError,
     InvalidRequestError,
     error_for_status,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from msgspec import Raw, Struct, json
 
-from gateway_core import deltas as d
+from gateway_core.contract import deltas as d
 from gateway_core.envelope import seal
 
 from .translate import PROVIDER
@@ -71,7 +71,7 @@ decode_message = json.Decoder(MessageBody).decode
 
 
 def usage_delta(usage: UsageBody) -> d.UsageDelta:
-    """Anthropic usage -> gateway usage: input counts include both cache counters (translation.md 1.5)."""
+    """Anthropic usage -> gateway usage: input counts include both cache counters."""
     details = usage.output_tokens_details
     input_tokens = None
     if usage.input_tokens is not None:

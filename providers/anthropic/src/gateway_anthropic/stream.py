@@ -1,6 +1,6 @@
 """The raw Messages API event stream (SSE bytes) -> batches of deltas, one batch per network read.
 
-Events (translation.md 4.5): ``message_start`` (input usage), ``content_block_start`` / ``_delta`` /
+Events: ``message_start`` (input usage), ``content_block_start`` / ``_delta`` /
 ``_stop`` per block (text, thinking, redacted_thinking, tool_use), ``message_delta`` (stop reason,
 cumulative usage), ``message_stop`` (-> ``Finish``), ``ping`` (ignored) and ``error`` (raised as the mapped
 gateway error, which the core turns into an ``error`` event and ``response.failed``).
@@ -13,8 +13,8 @@ from typing import Any
 
 from msgspec import Struct, json
 
-from gateway_core import deltas as d
-from gateway_core.errors import GatewayError
+from gateway_core import GatewayError
+from gateway_core.contract import deltas as d
 from gateway_core.sse import SSEDecoder
 
 from .errors import stream_error

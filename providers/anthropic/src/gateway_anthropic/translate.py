@@ -1,6 +1,6 @@
 """Open Responses request -> keyword arguments of ``client.messages.create`` (pure: no I/O, no clock).
 
-The mapping follows translation.md section 4; the comments name the rule where the API is strict:
+The mapping (the comments name the rule where the API is strict):
 
 - ``instructions`` and system/developer messages fold into ``system`` text blocks (their position is lost).
 - Items become ``messages``: a run of assistant-side items (reasoning, assistant text, function calls) is one
@@ -19,9 +19,8 @@ from typing import Any
 
 import msgspec
 
-from gateway_core.config import ProviderSettings
+from gateway_core import InvalidRequestError, ProviderSettings
 from gateway_core.envelope import open_envelope
-from gateway_core.errors import InvalidRequestError
 from gateway_core.translate import file_source, image_source, safe_call_id, system_texts
 from gateway_core.types import (
     AllowedTools,
@@ -144,7 +143,7 @@ def _adaptive(model: str, options: dict[str, Any]) -> bool:
 
 def _missing_thinking(messages: list[dict[str, Any]]) -> bool:
     """Whether the last assistant turn used tools without its thinking block (the client dropped reasoning
-    items): extended thinking would then be rejected, so this call goes without it (translation.md 4.2.5)."""
+    items): extended thinking would then be rejected, so this call goes without it."""
     for message in reversed(messages):
         if message["role"] != "assistant":
             continue

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway_core.errors import (
-    GatewayError,
-    error_for_status,
-    parse_retry_after,
-    upstream_connection_error,
-    upstream_timeout,
-)
+from gateway_core import GatewayError, error_for_status, parse_retry_after, upstream_connection_error, upstream_timeout
 
 
 def map_error(error: BaseException) -> GatewayError | None:

@@ -9,11 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from gateway_core import deltas as d
-from gateway_core.config import ProviderSettings
-from gateway_core.errors import GatewayError
-from gateway_core.plugins import hookimpl
-from gateway_core.provider import ProviderInfo
+from gateway_core import GatewayError, ProviderInfo, ProviderSettings, hookimpl
+from gateway_core.contract import deltas as d
 from gateway_core.types import ResponseRequest
 
 from . import _sdk

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from msgspec import Struct
 
-from gateway_core import deltas as d
+from gateway_core.contract import deltas as d
 from gateway_core.envelope import seal
 from gateway_core.ids import new_call_id
 

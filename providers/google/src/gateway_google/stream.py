@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 
-from gateway_core import deltas as d
+from gateway_core.contract import deltas as d
 from gateway_core.sse import SSEDecoder
 
 from ._sdk import RawStream

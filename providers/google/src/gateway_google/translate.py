@@ -14,8 +14,8 @@ from typing import Any
 
 from msgspec import Struct
 
+from gateway_core import InvalidRequestError
 from gateway_core.envelope import open_envelope
-from gateway_core.errors import InvalidRequestError
 from gateway_core.ids import CALL_ID_PREFIX
 from gateway_core.translate import call_names, file_source, image_source, system_texts
 from gateway_core.types import (

@@ -11,13 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway_core.errors import (
-    GatewayError,
-    error_for_status,
-    parse_retry_after,
-    upstream_connection_error,
-    upstream_timeout,
-)
+from gateway_core import GatewayError, error_for_status, parse_retry_after, upstream_connection_error, upstream_timeout
 
 # in-band error code or type -> the HTTP status it stands for
 _INBAND_STATUS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from gateway_core.config import ProviderSettings
+from gateway_core import ProviderSettings
 
 Mode = Literal["responses", "chat_completions"]
 _MODES = ("responses", "chat_completions")

@@ -9,12 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gateway_core.compaction import CompactedWindow
-from gateway_core.config import ProviderSettings
-from gateway_core.deltas import Delta
-from gateway_core.errors import GatewayError
-from gateway_core.plugins import hookimpl
-from gateway_core.provider import Capabilities, ProviderInfo
+from gateway_core import Capabilities, CompactedWindow, Delta, GatewayError, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.types import ResponseRequest
 
 from . import errors, response, stream, translate

@@ -10,8 +10,8 @@ from typing import Any, Union
 import msgspec
 from msgspec import Struct, field
 
-from gateway_core import deltas as d
-from gateway_core.compaction import CompactedWindow
+from gateway_core import CompactedWindow
+from gateway_core.contract import deltas as d
 from gateway_core.ids import new_call_id
 from gateway_core.types import Compaction, InputTokensDetails, Message, OutputTokensDetails, Usage
 

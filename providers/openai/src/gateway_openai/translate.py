@@ -1,7 +1,7 @@
 """Open Responses request -> the upstream request body, for both modes. Pure: no I/O, no clock.
 
-``responses`` mode (translation.md section 2) is a near pass-through that sends only what the Responses API
-accepts under ``store=False``; ``chat_completions`` mode (section 3) rebuilds the conversation as chat
+``responses`` mode is a near pass-through that sends only what the Responses API
+accepts under ``store=False``; ``chat_completions`` mode rebuilds the conversation as chat
 messages. Both return the keyword arguments of the SDK's ``create`` call (a plain dict).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway_core import InvalidRequestError
 from gateway_core.envelope import is_envelope
-from gateway_core.errors import InvalidRequestError
 from gateway_core.translate import file_source, image_source, message_text, refusal_text, tool_output_text
 from gateway_core.types import (
     AllowedTools,
@@ -192,7 +192,7 @@ def _responses_text(text: TextSettings) -> dict[str, Any]:
 
 
 def to_chat(request: ResponseRequest, model: str, options: Options) -> dict[str, Any]:
-    """The ``chat.completions.create`` body (translation.md 3.1), for the instance's dialect."""
+    """The ``chat.completions.create`` body, for the instance's dialect."""
     openai = options.openai_dialect
     body: dict[str, Any] = {"model": model, "messages": _chat_messages(request, openai)}
     tools = request.tools or []

@@ -1,0 +1,74 @@
+"""The plugin contract: everything a provider plugin uses, and nothing else.
+
+The hook specifications (:mod:`.hookspecs`) with ``hookimpl`` to mark implementations, the settings each
+hook receives, what a plugin reports about itself (``ProviderInfo``, ``Capabilities``, ``CompactedWindow``),
+the semantic deltas it describes answers with, and the errors it maps its SDK's exceptions to.
+
+This package imports nothing from the gateway but itself and the Open Responses schema
+(:mod:`gateway_core.types`): no web framework, no store, no YAML, so a plugin (and its tests) loads it cheaply.
+``gateway_core`` re-exports all of it; ``tests/test_architecture.py`` keeps the rule.
+"""
+
+from .deltas import (
+    Delta,
+    Finish,
+    FunctionCallArgumentsDelta,
+    FunctionCallStart,
+    ItemBreak,
+    PartBreak,
+    ReasoningSeal,
+    ReasoningSummaryDelta,
+    ReasoningTextDelta,
+    RefusalDelta,
+    TextDelta,
+    UsageDelta,
+)
+from .errors import (
+    GatewayError,
+    InvalidRequestError,
+    ModelError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitError,
+    UnsupportedMediaTypeError,
+    error_for_status,
+    parse_retry_after,
+    upstream_connection_error,
+    upstream_timeout,
+)
+from .hookspecs import ENTRY_POINT_GROUP, PROJECT, hookimpl
+from .provider import Capabilities, CompactedWindow, ProviderInfo
+from .settings import ProviderSettings
+
+__all__ = [
+    "Capabilities",
+    "CompactedWindow",
+    "Delta",
+    "ENTRY_POINT_GROUP",
+    "error_for_status",
+    "Finish",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallStart",
+    "GatewayError",
+    "hookimpl",
+    "InvalidRequestError",
+    "ItemBreak",
+    "ModelError",
+    "NotFoundError",
+    "parse_retry_after",
+    "PartBreak",
+    "PayloadTooLargeError",
+    "PROJECT",
+    "ProviderInfo",
+    "ProviderSettings",
+    "RateLimitError",
+    "ReasoningSeal",
+    "ReasoningSummaryDelta",
+    "ReasoningTextDelta",
+    "RefusalDelta",
+    "TextDelta",
+    "UnsupportedMediaTypeError",
+    "upstream_connection_error",
+    "upstream_timeout",
+    "UsageDelta",
+]
