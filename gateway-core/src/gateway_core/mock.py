@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Annotated
+
+from msgspec import Meta, Struct
 
 from . import deltas as d
-from .config import ProviderSettings
 from .echo import EchoReply, EchoRequest, chunk_text, echo_reply
 from .errors import GatewayError, error_for_status
 from .ids import new_call_id
@@ -30,16 +32,24 @@ from .types import (
 )
 
 
+class MockOptions(Struct, kw_only=True, forbid_unknown_fields=True):
+    """``options`` of a ``mock`` instance."""
+
+    delay: Annotated[float, Meta(ge=0)] = 0.0
+    """Seconds to wait before each streamed chunk."""
+
+
 @hookimpl
 def gateway_provider_info() -> ProviderInfo:
     """The mock needs no key and serves model names starting with ``mock``."""
-    return ProviderInfo(description="built-in deterministic echo provider", model_prefixes=("mock",))
+    return ProviderInfo(description="built-in deterministic echo provider", model_prefixes=("mock",),
+                        options=MockOptions)
 
 
 @hookimpl
-def gateway_create_client(settings: ProviderSettings) -> float:
+def gateway_create_client(options: MockOptions) -> float:
     """The mock's "client" is its per-chunk delay."""
-    return float(settings.options.get("delay", 0.0))
+    return options.delay
 
 
 @hookimpl

@@ -25,6 +25,10 @@ class ProviderInfo(Struct, kw_only=True):
     description: str = ""
     api_key_env: tuple[str, ...] = ()
     model_prefixes: tuple[str, ...] = ()
+    options: type[Struct] | None = None
+    """The msgspec Struct of the kind's ``options`` (``forbid_unknown_fields=True`` recommended): the core
+    converts each instance's ``options`` into it at startup (a bad value is a config error naming the key)
+    and passes the result to the hooks as ``options``. ``None``: hooks get the raw mapping."""
 
 
 class Capabilities(Struct, kw_only=True):
@@ -67,15 +71,17 @@ class BoundProvider:
         hooks: dict[str, HookImpl],
         info: ProviderInfo,
         capabilities: Capabilities,
+        options: Any = None,
     ) -> None:
         self.settings = settings
+        self.options = settings.options if options is None else options
         self.name = settings.name
         self.kind = settings.type
         self.info = info
         self.capabilities = capabilities
         self.client: Any = None
         self._hooks = hooks
-        fixed = {"settings": settings}
+        fixed = {"settings": settings, "options": self.options}
         self._translate = bind(hooks["gateway_translate"], fixed, ("request", "model"))
         self._map_error = bind(hooks["gateway_map_error"], fixed, ("error",))
         self._invoke: Callable[..., Any] | None = None
@@ -86,9 +92,9 @@ class BoundProvider:
 
     def start(self) -> None:
         """Create the SDK client (once) and bind the hooks that use it."""
-        create = bind(self._hooks["gateway_create_client"], {"settings": self.settings}, ())
+        create = bind(self._hooks["gateway_create_client"], {"settings": self.settings, "options": self.options}, ())
         self.client = create() if create else None
-        fixed = {"settings": self.settings, "client": self.client}
+        fixed = {"settings": self.settings, "options": self.options, "client": self.client}
         self._invoke = bind(self._hooks["gateway_invoke"], fixed, ("native",))
         self._stream = bind(self._hooks["gateway_stream"], fixed, ("native",))
         self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())
