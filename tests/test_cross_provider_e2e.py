@@ -5,33 +5,21 @@ as the real APIs do)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway_anthropic.testing import fake_upstream as anthropic_fake
 from gateway_core.testing import run_gateway, serve_asgi
-
-ROOT = Path(__file__).parents[1]
-
-
-def fake(provider: str) -> ModuleType:
-    """A provider package's fake upstream module (its tests folder is not a package)."""
-    path = ROOT / "providers" / provider / "tests" / "fake_upstream.py"
-    spec = importlib.util.spec_from_file_location(f"fake_{provider}_upstream", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+from gateway_google.testing import fake_upstream as google_fake
 
 
 @pytest.fixture(scope="module")
 def setup() -> Iterator[tuple[str, Any, Any]]:
-    claude, gemini = fake("anthropic").create_app(), fake("google").create_app()
+    claude, gemini = anthropic_fake.create_app(), google_fake.create_app()
     with ExitStack() as stack:
         claude_url = stack.enter_context(serve_asgi(claude))
         gemini_url = stack.enter_context(serve_asgi(gemini))

@@ -24,11 +24,14 @@ from .types import (
     FunctionCall,
     FunctionCallOutput,
     FunctionChoice,
+    InputFile,
     InputImage,
     InputText,
     Message,
     OutputText,
     ResponseRequest,
+    TextFormatJsonObject,
+    TextFormatJsonSchema,
 )
 
 
@@ -62,6 +65,7 @@ def gateway_translate(request: ResponseRequest) -> EchoRequest:
         if type(item) is Message:
             text = "".join(part.text for part in item.content if type(part) in (InputText, OutputText))  # type: ignore[union-attr]
             echo.images += sum(1 for part in item.content if type(part) is InputImage)  # type: ignore[union-attr]
+            echo.files += sum(1 for part in item.content if type(part) is InputFile)  # type: ignore[union-attr]
             if item.role in ("system", "developer"):
                 echo.system.append(text)
             else:
@@ -73,6 +77,8 @@ def gateway_translate(request: ResponseRequest) -> EchoRequest:
         echo.tool_output = last.output if isinstance(last.output, str) else "".join(
             part.text for part in last.output if type(part) is InputText
         )
+    echo.json_output = request.text is not None and type(request.text.format) in (TextFormatJsonSchema,
+                                                                                   TextFormatJsonObject)
     echo.tools = [tool.name for tool in request.tools or ()]
     choice = request.tool_choice
     if type(choice) is FunctionChoice:
@@ -103,24 +109,33 @@ def _ending(reply: EchoReply) -> list[d.Delta]:
 async def gateway_invoke(native: EchoRequest) -> Sequence[d.Delta]:
     """The whole echo answer as deltas."""
     reply = _reply(native)
+    await asyncio.sleep(reply.delay)
     if reply.call_name is not None:
         return [
             d.FunctionCallStart(new_call_id(), reply.call_name),
             d.FunctionCallArgumentsDelta(reply.call_arguments or "{}"),
             *_ending(reply),
         ]
-    return [d.TextDelta(reply.text or ""), *_ending(reply)]
+    if reply.refusal is not None:
+        return [d.RefusalDelta(reply.refusal), *_ending(reply)]
+    reasoning = [d.ReasoningSummaryDelta(reply.reasoning)] if reply.reasoning else []
+    return [*reasoning, d.TextDelta(reply.text or ""), *_ending(reply)]
 
 
 @hookimpl
 async def gateway_stream(client: float, native: EchoRequest) -> AsyncIterator[Sequence[d.Delta]]:
     """The echo answer word by word (``cut!`` ends without a finish)."""
     reply = _reply(native)
-    return _chunks(reply, client)
+    await asyncio.sleep(reply.delay)
+    return _chunks(reply, client or reply.pace)
 
 
 async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.Delta]]:
-    if reply.call_name is not None:
+    if reply.reasoning:
+        yield [d.ReasoningSummaryDelta(reply.reasoning)]
+    if reply.refusal is not None:
+        yield [d.RefusalDelta(reply.refusal)]
+    elif reply.call_name is not None:
         yield [d.FunctionCallStart(new_call_id(), reply.call_name)]
         for piece in chunk_text(reply.call_arguments or "{}"):
             if delay:
@@ -134,6 +149,8 @@ async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.De
             if reply.cut and index == len(chunks) // 2:
                 return
             yield [d.TextDelta(piece)]
+        if reply.stream_error:
+            raise error_for_status(503, "mock overloaded mid-stream (stream-error!)")
     yield _ending(reply)
 
 

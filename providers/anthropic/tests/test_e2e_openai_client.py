@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from openai import OpenAI
 
+from gateway_anthropic.testing.fake_upstream import create_app, signature_of
 from gateway_core.envelope import open_envelope
 from gateway_core.testing import Validator, parse_sse, run_gateway, serve_asgi
-
-from .fake_upstream import create_app, signature_of
 
 MODEL = "claude-haiku-4-5"
 PNG_DATA_URL = (

@@ -93,7 +93,7 @@ def test_structured_output(client: tuple[OpenAI, Recorder], openresponses: Any, 
     sdk, recorder = client
     schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
               "additionalProperties": False}
-    response = sdk.responses.create(model=MODEL, input='{"text": "hi"}',
+    response = sdk.responses.create(model=MODEL, input="hi",
                                     text={"format": {"type": "json_schema", "name": "out", "schema": schema,
                                                      "strict": True}})
     assert json.loads(response.output_text) == {"text": "hi"}

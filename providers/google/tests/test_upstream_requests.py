@@ -11,9 +11,9 @@ import pytest
 from gateway_core.envelope import open_envelope, seal
 from gateway_core.testing import parse_sse
 from gateway_core.testing.conformance import PNG_DATA_URL as PNG
+from gateway_google.testing.fake_upstream import sig
 
 from .conftest import API_KEY
-from .fake_upstream import sig
 
 TOOL = {"type": "function", "name": "get_weather", "description": "Weather",
         "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
@@ -194,13 +194,13 @@ def test_text_signature_and_thoughts_round_trip(http: httpx.Client, upstream: tu
     first, _ = send(http, upstream, {"input": "think!", "reasoning": {"summary": "auto"}})
     kinds = [item["type"] for item in first["output"]]
     assert kinds == ["reasoning", "message", "reasoning"]
-    assert first["output"][0]["summary"] == [{"type": "summary_text", "text": "pondering the question"}]
+    assert first["output"][0]["summary"] == [{"type": "summary_text", "text": "thinking hard"}]
     assert first["usage"]["output_tokens_details"]["reasoning_tokens"] == 5
     _, sent = send(http, upstream, {"input": [{"role": "user", "content": "think!"}, *first["output"],
                                               {"role": "user", "content": "more"}]})
     assert sent["body"]["contents"] == [
         {"role": "user", "parts": [{"text": "think!"}]},
-        {"role": "model", "parts": [{"text": "the answer", "thoughtSignature": sig("text")}]},
+        {"role": "model", "parts": [{"text": "thought", "thoughtSignature": sig("text")}]},
         {"role": "user", "parts": [{"text": "more"}]},
     ]
 

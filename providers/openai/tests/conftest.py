@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from gateway_core.testing import serve_asgi
-
-from .fake_upstream import create_app
+from gateway_openai.testing.fake_upstream import create_app
 
 API_KEY = "sk-test-secret-key-0123456789"
 

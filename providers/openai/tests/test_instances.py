@@ -48,8 +48,7 @@ def test_keyless_instance(upstream: tuple[Any, str], start_gateway: Callable[[di
 
 def test_missing_tool_call_ids(start_gateway: Callable[[dict[str, Any]], str]) -> None:
     from gateway_core.testing import serve_asgi
-
-    from .fake_upstream import create_app
+    from gateway_openai.testing.fake_upstream import create_app
 
     with serve_asgi(create_app(tool_ids=False)) as base:
         url = start_gateway({"providers": {"openai": instance(base + "/v1", "chat_completions")}})
