@@ -13,7 +13,15 @@ import pytest
 
 from gateway_anthropic.testing.fake_upstream import create_app, signature_of
 from gateway_core.envelope import open_envelope
-from gateway_core.testing import Validator, output_text, parse_sse, run_gateway, serve_asgi
+from gateway_core.testing import (
+    RecordedRequest,
+    UpstreamRecorder,
+    Validator,
+    output_text,
+    parse_sse,
+    run_gateway,
+    serve_asgi,
+)
 
 MODEL = "claude-sonnet-4-5"
 KEY = "sk-ant-test-secret-key-0123456789"
@@ -24,7 +32,7 @@ TOOL = {"type": "function", "name": "get_weather", "description": "Weather",
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[Any, str]]:
-    app = create_app()
+    app = UpstreamRecorder(create_app())
     with serve_asgi(app) as url:
         yield app, url
 
@@ -38,11 +46,11 @@ def gateway(upstream: tuple[Any, str]) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def sent(upstream: tuple[Any, str]) -> list[dict[str, Any]]:
-    """The bodies the fake upstream receives during this test."""
+def sent(upstream: tuple[Any, str]) -> list[RecordedRequest]:
+    """The requests the fake upstream receives during this test."""
     app, _ = upstream
-    app.state.requests.clear()
-    return app.state.requests
+    app.requests.clear()
+    return app.requests
 
 
 def create(gateway: httpx.Client, openresponses: Validator, body: dict[str, Any]) -> dict[str, Any]:
@@ -67,9 +75,9 @@ def stream(gateway: httpx.Client, openresponses: Validator, body: dict[str, Any]
 
 def test_minimal_request_exact(gateway: httpx.Client, openresponses: Validator, sent: list, upstream: Any) -> None:
     create(gateway, openresponses, {"input": "Hello"})
-    assert sent == [{"model": MODEL, "max_tokens": 4096, "messages": [
+    assert [request.json for request in sent] == [{"model": MODEL, "max_tokens": 4096, "messages": [
         {"role": "user", "content": [{"type": "text", "text": "Hello"}]}]}]
-    headers = upstream[0].state.headers[-1]
+    headers = upstream[0].requests[-1].headers
     assert KEY in (headers.get("x-api-key"), headers.get("authorization", "").removeprefix("Bearer "))
     assert headers["x-team"] == "blue"
 
@@ -83,7 +91,7 @@ def test_system_and_merged_turns_exact(gateway: httpx.Client, openresponses: Val
         {"role": "assistant", "content": [{"type": "output_text", "text": ""}]},
         {"role": "user", "content": "history?"},
     ]})
-    assert sent[0] == {
+    assert sent[0].json == {
         "model": MODEL, "max_tokens": 50,
         "system": [{"type": "text", "text": "Be terse."}, {"type": "text", "text": "Use French."}],
         "messages": [
@@ -103,9 +111,9 @@ def test_tool_use_and_results_exact(gateway: httpx.Client, openresponses: Valida
         {"type": "function_call_output", "call_id": "call:1", "output": "sunny"},
     ]})
     assert output_text(resource) == "tool said: sunny"
-    first_id = sent[0]["messages"][1]["content"][0]["id"]
+    first_id = sent[0].json["messages"][1]["content"][0]["id"]
     assert first_id.startswith("call_1_")
-    assert sent[0] == {
+    assert sent[0].json == {
         "model": MODEL, "max_tokens": 4096,
         "tools": [{"name": "get_weather", "description": "Weather", "input_schema": TOOL["parameters"]}],
         "tool_choice": {"type": "auto", "disable_parallel_tool_use": True},
@@ -128,7 +136,7 @@ def test_tool_results_precede_user_text(gateway: httpx.Client, openresponses: Va
         {"role": "user", "content": "also this"},
         {"type": "function_call_output", "call_id": "c1", "output": "done"},
     ]})
-    assert sent[0]["messages"][2] == {"role": "user", "content": [
+    assert sent[0].json["messages"][2] == {"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": "c1", "content": "done"}, {"type": "text", "text": "also this"}]}
 
 
@@ -139,9 +147,9 @@ def test_history_tools_without_tools(gateway: httpx.Client, openresponses: Valid
         {"type": "function_call_output", "call_id": "c1", "output": "found"},
     ]})
     assert output_text(resource) == "tool said: found"
-    assert sent[0]["tools"] == [{"name": "lookup", "description": "(not available in this turn)",
+    assert sent[0].json["tools"] == [{"name": "lookup", "description": "(not available in this turn)",
                                  "input_schema": {"type": "object", "properties": {}}}]
-    assert sent[0]["tool_choice"] == {"type": "none"}
+    assert sent[0].json["tool_choice"] == {"type": "none"}
 
 
 def test_images_exact(gateway: httpx.Client, openresponses: Validator, sent: list) -> None:
@@ -151,7 +159,7 @@ def test_images_exact(gateway: httpx.Client, openresponses: Validator, sent: lis
         {"type": "input_image", "image_url": "https://example.com/a.webp"},
     ]}]})
     assert output_text(resource) == "images: 2"
-    assert sent[0]["messages"][0]["content"][1:] == [
+    assert sent[0].json["messages"][0]["content"][1:] == [
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
         {"type": "image", "source": {"type": "url", "url": "https://example.com/a.webp"}},
     ]
@@ -172,7 +180,7 @@ def test_structured_output_and_options_exact(gateway: httpx.Client, openresponse
         "stop": ["END", "STOP"], "safety_identifier": "user-42", "temperature": 0.3,
     })
     assert resource["text"]["format"]["name"] == "city"
-    assert sent[0] == {
+    assert sent[0].json == {
         "model": MODEL, "max_tokens": 4096, "messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}],
         "output_config": {"format": {"type": "json_schema", "schema": schema}},
         "stop_sequences": ["END", "STOP"], "metadata": {"user_id": "user-42"},
@@ -181,8 +189,8 @@ def test_structured_output_and_options_exact(gateway: httpx.Client, openresponse
 
 def test_reasoning_request_exact(gateway: httpx.Client, openresponses: Validator, sent: list) -> None:
     create(gateway, openresponses, {"input": "think", "reasoning": {"effort": "high"}})
-    assert sent[0]["thinking"] == {"type": "enabled", "budget_tokens": 16384}
-    assert sent[0]["max_tokens"] == 4096 + 16384
+    assert sent[0].json["thinking"] == {"type": "enabled", "budget_tokens": 16384}
+    assert sent[0].json["max_tokens"] == 4096 + 16384
 
 
 # -- thinking round trip ------------------------------------------------------------------------------------
@@ -214,11 +222,11 @@ def test_thinking_signature_round_trip(
               {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}]
     second = create(gateway, openresponses, {**body, "input": replay})
     assert output_text(second) == "tool said: sunny"
-    assert sent[-1]["messages"][1] == {"role": "assistant", "content": [
+    assert sent[-1].json["messages"][1] == {"role": "assistant", "content": [
         {"type": "thinking", "thinking": thinking, "signature": signature_of(thinking)},
         {"type": "tool_use", "id": call["call_id"], "name": "get_weather", "input": json.loads(call["arguments"])},
     ]}
-    assert sent[-1]["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert sent[-1].json["thinking"] == {"type": "enabled", "budget_tokens": 2048}
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
@@ -230,7 +238,7 @@ def test_redacted_thinking_round_trip(gateway: httpx.Client, openresponses: Vali
     assert open_envelope(first["output"][1]["encrypted_content"], "anthropic")["t"] == "redacted"
     create(gateway, openresponses, {**body, "input": [{"role": "user", "content": "redact!"}, *first["output"],
                                                       {"role": "user", "content": "next"}]})
-    assert [block["type"] for block in sent[-1]["messages"][1]["content"]] == [
+    assert [block["type"] for block in sent[-1].json["messages"][1]["content"]] == [
         "thinking", "redacted_thinking", "text"]
 
 
@@ -240,7 +248,7 @@ def test_tampered_or_foreign_reasoning_is_not_sent(gateway: httpx.Client, openre
     foreign = {"type": "reasoning", "summary": [], "encrypted_content": "orgw1.eyJwIjoiZ2VtaW5pIn0"}
     create(gateway, openresponses, {"input": [{"role": "user", "content": "x"}, foreign, *first["output"][1:],
                                               {"role": "user", "content": "y"}]})
-    assert [block["type"] for block in sent[-1]["messages"][1]["content"]] == ["text"]
+    assert [block["type"] for block in sent[-1].json["messages"][1]["content"]] == ["text"]
 
 
 # -- response mapping ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway_core.testing import run_gateway, serve_asgi
+from gateway_core.testing import UpstreamRecorder, run_gateway, serve_asgi
 from gateway_google.testing.fake_upstream import create_app
 
 API_KEY = "gm-test-secret-key-0123456789"
@@ -17,7 +17,7 @@ API_KEY = "gm-test-secret-key-0123456789"
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[Any, str]]:
     """(fake app, base URL)."""
-    app = create_app()
+    app = UpstreamRecorder(create_app())
     with serve_asgi(app) as url:
         yield app, url
 

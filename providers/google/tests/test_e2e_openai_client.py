@@ -99,7 +99,7 @@ def test_structured_output(client: tuple[OpenAI, Recorder], openresponses: Any, 
     assert json.loads(response.output_text) == {"text": "hi"}
     resource = validate_last(recorder, openresponses)
     assert resource["text"]["format"]["type"] == "json_schema"
-    config = upstream[0].state.requests[-1]["body"]["generationConfig"]
+    config = upstream[0].requests[-1].json["generationConfig"]
     assert config == {"responseMimeType": "application/json", "responseJsonSchema": schema}
 
 

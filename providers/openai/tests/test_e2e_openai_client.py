@@ -95,7 +95,7 @@ def test_reasoning_round_trip(gateway: str, upstream: tuple[Any, str], mode: str
                {"type": "reasoning", "summary": [], "encrypted_content": "orgw1.eyJwIjoiYW50aHJvcGljIn0"},
                {"role": "user", "content": "again"}]
     sdk.responses.create(model=MODEL, input=history)
-    _path, body = upstream[0].state.requests[-1]
+    body = upstream[0].requests[-1].json
     if mode == "responses":
         sent = [item for item in body["input"] if item["type"] == "reasoning"]
         assert len(sent) == 1 and sent[0]["encrypted_content"] == reasoning.encrypted_content

@@ -3,7 +3,7 @@
 ``POST /v1/messages``: JSON ``message`` objects, or with ``"stream": true`` SSE frames
 (``event: message_start`` ... ``event: message_stop``, ``ping`` included); errors as
 ``{"type":"error","error":{"type":...,"message":...},"request_id":...}`` with a ``request-id`` header and
-``retry-after`` on 429. Every received body is recorded in ``app.state.requests``.
+``retry-after`` on 429. Wrap it in :class:`gateway_core.testing.UpstreamRecorder` to see what it received.
 
 Beyond the echo protocol (:mod:`gateway_core.echo`), it checks what the real API rejects (empty text blocks,
 tool_use without a tool_result right after, tool blocks without tools, a first assistant turn, temperature
@@ -267,8 +267,6 @@ async def messages(request: Request) -> Response:
     if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
         return _error(401, "x-api-key header is required")
     body = await request.json()
-    request.app.state.requests.append(body)
-    request.app.state.headers.append(dict(request.headers))
     try:
         _check(body)
     except Rejected as exc:
@@ -289,8 +287,6 @@ async def messages(request: Request) -> Response:
 
 
 def create_app() -> Starlette:
-    """The fake upstream; ``app.state.requests`` lists every JSON body received (``headers`` their headers)."""
+    """The fake upstream."""
     app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
-    app.state.requests = []
-    app.state.headers = []
     return app

@@ -9,7 +9,7 @@ Echo prompts as Gemini shows them: ``think!`` is a thought part, then text whose
 signature; ``refuse!`` (Gemini has no refusal text) is finish SAFETY; ``stream-error!`` is an error chunk
 mid-stream. Extra prompts for this plugin's own tests: ``parallel!`` (two calls, only the first signed),
 ``block!`` (prompt blocked: no candidates), ``safety!`` (finish SAFETY), ``malformed!`` (finish
-MALFORMED_FUNCTION_CALL). Every request is recorded in ``app.state.requests``.
+MALFORMED_FUNCTION_CALL). Wrap it in :class:`gateway_core.testing.UpstreamRecorder` to see what it received.
 """
 
 from __future__ import annotations
@@ -132,14 +132,12 @@ def _answer(echo: EchoRequest, prompt: str, model: str) -> tuple[EchoReply, list
 
 
 def create_app() -> Starlette:
-    """The fake upstream app; ``app.state.requests`` lists ``{"path", "query", "headers", "body"}`` dicts."""
+    """The fake upstream app."""
 
     async def models(request: Request) -> Response:
         target = request.path_params["target"]
         model, _, method = target.partition(":")
         body = json.loads(await request.body())
-        app.state.requests.append({"path": request.url.path, "query": dict(request.query_params),
-                                   "headers": dict(request.headers), "body": body})
         if not request.headers.get("x-goog-api-key"):
             return _error(401, "API key not valid. Please pass a valid API key.")
         echo = parse_echo(body)
@@ -166,7 +164,6 @@ def create_app() -> Starlette:
         return _error(404, f"method {method} not found")
 
     app = Starlette(routes=[Route("/v1beta/models/{target:path}", models, methods=["POST"])])
-    app.state.requests = []
     return app
 
 

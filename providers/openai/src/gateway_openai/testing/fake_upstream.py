@@ -3,7 +3,7 @@
 JSON bodies, SSE framing and event names, error bodies (``{"error": {message, type, param, code}}``) and
 headers (``x-request-id``, ``retry-after`` on 429) are OpenAI's. Answers follow the echo protocol
 (:mod:`gateway_core.echo`, including ``slow!``, ``think!``, ``refuse!``, ``stream-error!`` and ``endless!``).
-Every request body is recorded in ``app.state.requests`` as ``(path, body)``.
+Wrap it in :class:`gateway_core.testing.UpstreamRecorder` to see what it received.
 """
 
 from __future__ import annotations
@@ -273,7 +273,6 @@ def _checksum(summary: str) -> str:
 async def compact_endpoint(request: Request) -> Response:
     """``POST /v1/responses/compact``: user messages kept, the rest sealed into one compaction item."""
     body = await request.json()
-    request.app.state.requests.append(("/v1/responses/compact", body))
     try:
         echo = echo_from_responses(body)
     except ValueError as exc:
@@ -292,8 +291,6 @@ async def compact_endpoint(request: Request) -> Response:
 async def responses_endpoint(request: Request) -> Response:
     """``POST /v1/responses``."""
     body = await request.json()
-    request.app.state.requests.append(("/v1/responses", body))
-    request.app.state.headers.append(dict(request.headers))
     try:
         echo = echo_from_responses(body)
     except ValueError as exc:
@@ -370,8 +367,6 @@ async def _chat_stream(body: dict[str, Any], reply: EchoReply, tool_ids: bool) -
 async def chat_endpoint(request: Request) -> Response:
     """``POST /v1/chat/completions``."""
     body = await request.json()
-    request.app.state.requests.append(("/v1/chat/completions", body))
-    request.app.state.headers.append(dict(request.headers))
     echo = echo_from_chat(body)
     reply = echo_reply(echo)
     await asyncio.sleep(reply.delay)
@@ -408,7 +403,5 @@ def create_app(*, tool_ids: bool = True) -> Starlette:
         Route("/v1/responses", responses_endpoint, methods=["POST"]),
         Route("/v1/chat/completions", chat_endpoint, methods=["POST"]),
     ])
-    app.state.requests = []
-    app.state.headers = []
     app.state.tool_ids = tool_ids
     return app
