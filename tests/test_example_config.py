@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLE = Path(__file__).parents[1] / "config" / "gateway.example.yaml"
 
 
@@ -16,11 +18,23 @@ def test_example_config_checks_out() -> None:
     assert "5 provider instances" in result.stdout and "6 aliases" in result.stdout
 
 
-def test_a_plugin_rejecting_its_options_is_a_config_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("instance", "key", "problem"), [
+    ("groq: {type: openai, options: {mode: telepathy}}", "providers.groq.options.mode", "telepathy"),
+    ("claude: {type: anthropic, options: {default_max_tokens: lots}}", "providers.claude.options.default_max_tokens",
+     "Expected `int`, got `str`"),
+    ("claude: {type: anthropic, options: {default_max_tokens: 0}}", "providers.claude.options.default_max_tokens",
+     "Expected `int` >= 1"),
+    ("gem: {type: google, options: {vertex: true}}", "providers.gem.options", "unknown field `vertex`"),
+    ("gem: {type: google, options: {vertexai: maybe}}", "providers.gem.options.vertexai", "Expected `bool`"),
+])
+def test_a_bad_plugin_option_is_a_config_error_naming_the_key(tmp_path: Path, instance: str, key: str,
+                                                              problem: str) -> None:
+    """Each plugin's typed options are converted at startup: a bad value stops check-config (exit 2) with
+    the file and the exact key, instead of failing every request later."""
     config = tmp_path / "bad.yaml"
-    config.write_text("providers: {groq: {type: openai, options: {mode: telepathy}}}\n")
+    config.write_text(f"providers: {{{instance}}}\n")
     result = subprocess.run([sys.executable, "-m", "gateway_core", "check-config", "--config", str(config)],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2
-    assert "key 'providers.groq.options'" in result.stderr and "telepathy" in result.stderr
+    assert f"{config}: key '{key}': " in result.stderr and problem in result.stderr, result.stderr
     assert "Traceback" not in result.stderr

@@ -18,7 +18,8 @@ PROVIDERS = sorted(path for path in (REPOSITORY / "providers").iterdir() if (pat
 SCHEMA = {"gateway_core.types"}
 CONTRACT = {"gateway_core", "gateway_core.contract"}  # and every gateway_core.contract.* module
 TOOLKIT = {"gateway_core.ids", "gateway_core.envelope", "gateway_core.sse", "gateway_core.translate"}
-TEST_SUPPORT = {"gateway_core.echo", "gateway_core.decode", "gateway_core.testing"}  # and gateway_core.testing.*
+# tests may also build configs, decode requests and use the echo protocol and the kit (and gateway_core.testing.*)
+TEST_SUPPORT = {"gateway_core.echo", "gateway_core.decode", "gateway_core.config", "gateway_core.testing"}
 PROVIDER_PACKAGES = {"gateway_openai", "gateway_anthropic", "gateway_google"}
 SDKS = {"openai", "anthropic", "google"}
 
@@ -113,13 +114,15 @@ def test_the_core_never_imports_a_provider_package_an_sdk_or_the_test_kit() -> N
 
 
 def test_plugins_use_only_the_contract_the_schema_and_the_toolkit() -> None:
-    """A plugin's package imports the contract, the schema and the toolkit; its tests also the test kit."""
+    """A plugin's package imports the contract, the schema and the toolkit; its tests, and the test support it
+    ships (its ``testing`` subpackage: the fake upstream), also the test kit."""
     allowed = SCHEMA | CONTRACT | TOOLKIT
     for provider in PROVIDERS:
         for folder, extra in ((provider / "src", set()), (provider / "tests", TEST_SUPPORT)):
             for path in sources(folder):
+                support = TEST_SUPPORT if "testing" in path.relative_to(folder).parts else extra
                 for module in ast_gateway_imports(path):
-                    assert in_layer(module, allowed | extra, ("gateway_core.contract.", "gateway_core.testing.")), (
+                    assert in_layer(module, allowed | support, ("gateway_core.contract.", "gateway_core.testing.")), (
                         f"{path.relative_to(REPOSITORY)} imports {module}"
                     )
 

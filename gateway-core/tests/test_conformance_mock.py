@@ -1,22 +1,8 @@
 """The built-in mock provider passes the same conformance suite as every provider plugin."""
 
-from collections.abc import Iterator
-from typing import Any
-
-import pytest
-
 from gateway_core.testing import ProviderConformance
 
 
 class TestMockConformance(ProviderConformance):
-    model = "mock-large"
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def upstream_url(cls) -> Iterator[str]:
-        yield ""  # the mock answers in-process
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def gateway_config(cls, upstream_url: str) -> dict[str, Any]:
-        return {"providers": {"mock": {"api_key": cls.api_key}}}
+    kind = "mock"
+    model = "mock-large"  # the mock answers in-process: no fake upstream

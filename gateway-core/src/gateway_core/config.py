@@ -171,6 +171,26 @@ def config_from_data(data: Any, source: str = "<dict>") -> GatewayConfig:
     return config
 
 
+def convert_options(options_type: type[Any] | None, settings: ProviderSettings, source: str = "<settings>") -> Any:
+    """An instance's ``options`` as the plugin's typed Struct (``ProviderInfo.options``), checked once at startup.
+
+    Problems are :class:`ConfigError` naming ``providers.<name>.options.<key>``. A Struct may define
+    ``for_instance(settings) -> Struct`` to fill defaults that depend on the rest of the instance's settings
+    (e.g. on ``base_url``); a ``ValueError`` or ``TypeError`` from it (or from ``__post_init__``) is a config
+    error too. Without ``options_type`` the raw mapping is handed on unchanged."""
+    if options_type is None:
+        return settings.options
+    prefix = f"providers.{settings.name}.options"
+    options = _convert(settings.options, options_type, source, prefix)
+    for_instance = getattr(options, "for_instance", None)
+    if for_instance is None:
+        return options
+    try:
+        return for_instance(settings)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{source}: key '{prefix}': {exc}") from None
+
+
 def _convert(data: Any, kind: type[Any], source: str, prefix: str) -> Any:
     """``msgspec.convert`` with errors as ``file: key 'a.b': problem``."""
     try:

@@ -15,13 +15,22 @@ tool result)
 ``image?``         text ``images: N`` (images received in the whole input)
 ``length!``        text ``cut short``, finished by the output-token limit
 ``cut!``           streaming: a few text chunks, then the connection ends with no end marker
+``file?``          text ``files: N`` (non-image files received in the whole input)
+``slow!``          text ``slow!`` after waiting ``delay`` (3 s) first: for timeouts
+``think!``         reasoning ``thinking hard`` (as the provider shows reasoning), then text ``thought``
+``refuse!``        the provider's refusal, ``I can't help with that.`` (or its content-filter stop)
+``stream-error!``  streaming: text ``partial answer``, then an in-band error in the provider's stream format
+``endless!``       a long text streamed one word every ``pace`` (0.05 s): for client disconnects
+(JSON output       text: ``{"text": <prompt>}`` as JSON
+asked for)
 (tools given and   a call of the forced tool (else the first tool) with arguments ``{"text": <prompt>}``
 tool_choice is
 not ``none``)
 anything else      text: the prompt itself
 =================  ==========================================================================================
 
-Streams split text into word chunks (:func:`chunk_text`).
+Streams split text into word chunks (:func:`chunk_text`). A fake sleeps ``reply.delay`` before answering
+and ``reply.pace`` between streamed chunks.
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ import re
 from dataclasses import dataclass, field
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
+SLOW_DELAY = 3.0
+REFUSAL = "I can't help with that."
 
 
 @dataclass
@@ -40,6 +51,8 @@ class EchoRequest:
     system: list[str] = field(default_factory=list)
     turns: list[tuple[str, str]] = field(default_factory=list)
     images: int = 0
+    files: int = 0
+    json_output: bool = False
     tools: list[str] = field(default_factory=list)
     tool_choice: str = "auto"
     forced_tool: str | None = None
@@ -56,6 +69,11 @@ class EchoReply:
     error_status: int | None = None
     finish: str = "stop"
     cut: bool = False
+    reasoning: str | None = None
+    refusal: str | None = None
+    stream_error: bool = False
+    delay: float = 0.0
+    pace: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -66,7 +84,7 @@ def echo_reply(request: EchoRequest) -> EchoReply:
     reply = _reply(request, prompt.strip())
     words = sum(len(text.split()) for _, text in request.turns) + sum(len(s.split()) for s in request.system)
     reply.input_tokens = max(1, words)
-    reply.output_tokens = len((reply.text or reply.call_arguments or "").split())
+    reply.output_tokens = len((reply.text or reply.call_arguments or reply.refusal or "").split())
     return reply
 
 
@@ -85,6 +103,20 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
         return EchoReply(text="cut short", finish="length")
     if prompt == "cut!":
         return EchoReply(text="this stream will be cut off", cut=True)
+    if prompt == "file?":
+        return EchoReply(text=f"files: {request.files}")
+    if prompt == "slow!":
+        return EchoReply(text=prompt, delay=SLOW_DELAY)
+    if prompt == "think!":
+        return EchoReply(text="thought", reasoning="thinking hard")
+    if prompt == "refuse!":
+        return EchoReply(refusal=REFUSAL, finish="refusal")
+    if prompt == "stream-error!":
+        return EchoReply(text="partial answer", stream_error=True)
+    if prompt == "endless!":
+        return EchoReply(text="tick " * 100, pace=0.05)
+    if request.json_output:
+        return EchoReply(text=json.dumps({"text": prompt}))
     if request.tools and request.tool_choice != "none":
         name = request.forced_tool or request.tools[0]
         return EchoReply(call_name=name, call_arguments=json.dumps({"text": prompt}))

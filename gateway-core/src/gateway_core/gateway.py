@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
 
-from .config import ConfigError, GatewayConfig, ProviderSettings
+from .config import ConfigError, GatewayConfig, ProviderSettings, convert_options
 from .plugins import Plugins, create_plugins
 from .provider import BoundProvider, Capabilities, ProviderInfo, bind
 from .routing import PACKAGES, Router
@@ -23,15 +24,7 @@ class Gateway:
         environ = os.environ if environ is None else environ
         self.infos = {kind: _info(plugins, kind) for kind in plugins.kinds}
         settings = _instance_settings(config, plugins, self.infos, environ)
-        self.instances = {
-            name: BoundProvider(
-                item,
-                plugins.hookimpls(item.type),
-                self.infos[item.type],
-                _capabilities(plugins, item, config.source),
-            )
-            for name, item in settings.items()
-        }
+        self.instances = {name: self._bind(plugins, item, config.source) for name, item in settings.items()}
         hints = {
             kind: (
                 f"set {' or '.join(info.api_key_env)} or add providers.{kind} to the config"
@@ -51,6 +44,13 @@ class Gateway:
             routing=config.routing,
             source=config.source,
         )
+
+    def _bind(self, plugins: Plugins, settings: ProviderSettings, source: str) -> BoundProvider:
+        """One instance: its options converted to the kind's Struct, its capabilities, its hooks."""
+        info = self.infos[settings.type]
+        options = convert_options(info.options, settings, source)
+        capabilities = _capabilities(plugins, settings, options, source)
+        return BoundProvider(settings, plugins.hookimpls(settings.type), info, capabilities, options)
 
     @classmethod
     def from_config(cls, config: GatewayConfig, plugins: Plugins | None = None) -> Gateway:
@@ -76,10 +76,11 @@ def _info(plugins: Plugins, kind: str) -> ProviderInfo:
     return call() if call else ProviderInfo()
 
 
-def _capabilities(plugins: Plugins, settings: ProviderSettings, source: str) -> Capabilities:
+def _capabilities(plugins: Plugins, settings: ProviderSettings, options: Any, source: str) -> Capabilities:
     """The instance's capabilities; a plugin that rejects its settings here (``ValueError``) makes a config
     error that names the instance, before the server starts."""
-    call = bind(plugins.hookimpls(settings.type).get("gateway_capabilities"), {"settings": settings}, ())
+    fixed = {"settings": settings, "options": options}
+    call = bind(plugins.hookimpls(settings.type).get("gateway_capabilities"), fixed, ())
     try:
         return call() if call else Capabilities()
     except (ValueError, TypeError) as exc:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import Annotated
+
+from msgspec import Meta, Struct
 
 from . import deltas as d
 from .contract.hookspecs import hookimpl
 from .contract.provider import ProviderInfo
-from .contract.settings import ProviderSettings
 from .echo import EchoReply, EchoRequest, chunk_text, echo_reply
 from .errors import GatewayError, error_for_status
 from .ids import new_call_id
@@ -22,24 +24,35 @@ from .types import (
     FunctionCall,
     FunctionCallOutput,
     FunctionChoice,
+    InputFile,
     InputImage,
     InputText,
     Message,
     OutputText,
     ResponseRequest,
+    TextFormatJsonObject,
+    TextFormatJsonSchema,
 )
+
+
+class MockOptions(Struct, kw_only=True, forbid_unknown_fields=True):
+    """``options`` of a ``mock`` instance."""
+
+    delay: Annotated[float, Meta(ge=0)] = 0.0
+    """Seconds to wait before each streamed chunk."""
 
 
 @hookimpl
 def gateway_provider_info() -> ProviderInfo:
     """The mock needs no key and serves model names starting with ``mock``."""
-    return ProviderInfo(description="built-in deterministic echo provider", model_prefixes=("mock",))
+    return ProviderInfo(description="built-in deterministic echo provider", model_prefixes=("mock",),
+                        options=MockOptions)
 
 
 @hookimpl
-def gateway_create_client(settings: ProviderSettings) -> float:
+def gateway_create_client(options: MockOptions) -> float:
     """The mock's "client" is its per-chunk delay."""
-    return float(settings.options.get("delay", 0.0))
+    return options.delay
 
 
 @hookimpl
@@ -52,6 +65,7 @@ def gateway_translate(request: ResponseRequest) -> EchoRequest:
         if type(item) is Message:
             text = "".join(part.text for part in item.content if type(part) in (InputText, OutputText))  # type: ignore[union-attr]
             echo.images += sum(1 for part in item.content if type(part) is InputImage)  # type: ignore[union-attr]
+            echo.files += sum(1 for part in item.content if type(part) is InputFile)  # type: ignore[union-attr]
             if item.role in ("system", "developer"):
                 echo.system.append(text)
             else:
@@ -63,6 +77,8 @@ def gateway_translate(request: ResponseRequest) -> EchoRequest:
         echo.tool_output = last.output if isinstance(last.output, str) else "".join(
             part.text for part in last.output if type(part) is InputText
         )
+    echo.json_output = request.text is not None and type(request.text.format) in (TextFormatJsonSchema,
+                                                                                   TextFormatJsonObject)
     echo.tools = [tool.name for tool in request.tools or ()]
     choice = request.tool_choice
     if type(choice) is FunctionChoice:
@@ -93,24 +109,33 @@ def _ending(reply: EchoReply) -> list[d.Delta]:
 async def gateway_invoke(native: EchoRequest) -> Sequence[d.Delta]:
     """The whole echo answer as deltas."""
     reply = _reply(native)
+    await asyncio.sleep(reply.delay)
     if reply.call_name is not None:
         return [
             d.FunctionCallStart(new_call_id(), reply.call_name),
             d.FunctionCallArgumentsDelta(reply.call_arguments or "{}"),
             *_ending(reply),
         ]
-    return [d.TextDelta(reply.text or ""), *_ending(reply)]
+    if reply.refusal is not None:
+        return [d.RefusalDelta(reply.refusal), *_ending(reply)]
+    reasoning = [d.ReasoningSummaryDelta(reply.reasoning)] if reply.reasoning else []
+    return [*reasoning, d.TextDelta(reply.text or ""), *_ending(reply)]
 
 
 @hookimpl
 async def gateway_stream(client: float, native: EchoRequest) -> AsyncIterator[Sequence[d.Delta]]:
     """The echo answer word by word (``cut!`` ends without a finish)."""
     reply = _reply(native)
-    return _chunks(reply, client)
+    await asyncio.sleep(reply.delay)
+    return _chunks(reply, client or reply.pace)
 
 
 async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.Delta]]:
-    if reply.call_name is not None:
+    if reply.reasoning:
+        yield [d.ReasoningSummaryDelta(reply.reasoning)]
+    if reply.refusal is not None:
+        yield [d.RefusalDelta(reply.refusal)]
+    elif reply.call_name is not None:
         yield [d.FunctionCallStart(new_call_id(), reply.call_name)]
         for piece in chunk_text(reply.call_arguments or "{}"):
             if delay:
@@ -124,6 +149,8 @@ async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.De
             if reply.cut and index == len(chunks) // 2:
                 return
             yield [d.TextDelta(piece)]
+        if reply.stream_error:
+            raise error_for_status(503, "mock overloaded mid-stream (stream-error!)")
     yield _ending(reply)
 
 

@@ -47,15 +47,17 @@ class BoundProvider:
         hooks: dict[str, HookImpl],
         info: ProviderInfo,
         capabilities: Capabilities,
+        options: Any = None,
     ) -> None:
         self.settings = settings
+        self.options = settings.options if options is None else options
         self.name = settings.name
         self.kind = settings.type
         self.info = info
         self.capabilities = capabilities
         self.client: Any = None
         self._hooks = hooks
-        fixed = {"settings": settings}
+        fixed = {"settings": settings, "options": self.options}
         self._translate = bind(hooks["gateway_translate"], fixed, ("request", "model"))
         self._map_error = bind(hooks["gateway_map_error"], fixed, ("error",))
         self._invoke: Callable[..., Any] | None = None
@@ -66,9 +68,9 @@ class BoundProvider:
 
     def start(self) -> None:
         """Create the SDK client (once) and bind the hooks that use it."""
-        create = bind(self._hooks["gateway_create_client"], {"settings": self.settings}, ())
+        create = bind(self._hooks["gateway_create_client"], {"settings": self.settings, "options": self.options}, ())
         self.client = create() if create else None
-        fixed = {"settings": self.settings, "client": self.client}
+        fixed = {"settings": self.settings, "options": self.options, "client": self.client}
         self._invoke = bind(self._hooks["gateway_invoke"], fixed, ("native",))
         self._stream = bind(self._hooks["gateway_stream"], fixed, ("native",))
         self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())

@@ -1,25 +1,10 @@
 """The core's conformance suite against the fake Anthropic upstream."""
 
-from __future__ import annotations
-
-from typing import Any
-
-import pytest
-
+from gateway_anthropic.testing.fake_upstream import create_app
 from gateway_core.testing import ProviderConformance
-
-from .fake_upstream import create_app
 
 
 class TestConformance(ProviderConformance):
+    kind = "anthropic"
     model = "claude-sonnet-4-5"
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def upstream_app(cls) -> Any:
-        return create_app()
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def gateway_config(cls, upstream_url: str) -> dict[str, Any]:
-        return {"providers": {"anthropic": {"type": "anthropic", "api_key": cls.api_key, "base_url": upstream_url}}}
+    fake_upstream = create_app

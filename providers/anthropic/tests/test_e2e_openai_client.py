@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from openai import OpenAI
 
+from gateway_anthropic.testing.fake_upstream import create_app, signature_of
 from gateway_core.envelope import open_envelope
-from gateway_core.testing import Validator, parse_sse, run_gateway, serve_asgi
-
-from .fake_upstream import create_app, signature_of
+from gateway_core.testing import UpstreamRecorder, Validator, parse_sse, run_gateway, serve_asgi
 
 MODEL = "claude-haiku-4-5"
 PNG_DATA_URL = (
@@ -29,7 +28,7 @@ TOOL = {"type": "function", "name": "get_weather", "description": "Weather for a
 
 @pytest.fixture(scope="module")
 def upstream_app() -> Any:
-    return create_app()
+    return UpstreamRecorder(create_app())
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +89,7 @@ def test_tool_call_round_trip(client: OpenAI, openresponses: Validator, upstream
         {"type": "function_call_output", "call_id": call.call_id, "output": "sunny, 21C"},
     ])
     assert second.output_text == "tool said: sunny, 21C"
-    sent = upstream_app.state.requests[-1]["messages"]
+    sent = upstream_app.requests[-1].json["messages"]
     assert sent[1]["content"] == [{"type": "tool_use", "id": call.call_id, "name": "get_weather",
                                    "input": {"text": "Paris"}}]
     assert sent[2]["content"] == [{"type": "tool_result", "tool_use_id": call.call_id, "content": "sunny, 21C"}]
@@ -120,7 +119,7 @@ def test_reasoning(client: OpenAI, openresponses: Validator, upstream_app: Any) 
     assert reasoning.summary[0].text == "Thinking about: Why is the sky blue?"
     assert open_envelope(reasoning.encrypted_content, "anthropic")["signature"] == signature_of(
         "Thinking about: Why is the sky blue?")
-    assert upstream_app.state.requests[-1]["thinking"] == {"type": "enabled", "budget_tokens": 8192,
+    assert upstream_app.requests[-1].json["thinking"] == {"type": "enabled", "budget_tokens": 8192,
                                                            "display": "summarized"}
 
     follow = create(client, openresponses, reasoning={"effort": "medium"}, input=[
@@ -129,7 +128,7 @@ def test_reasoning(client: OpenAI, openresponses: Validator, upstream_app: Any) 
         {"role": "user", "content": "history?"},
     ])
     assert follow.output_text.startswith("user:Why is the sky blue? | assistant:")
-    assert upstream_app.state.requests[-1]["messages"][1]["content"][0] == {
+    assert upstream_app.requests[-1].json["messages"][1]["content"][0] == {
         "type": "thinking", "thinking": "Thinking about: Why is the sky blue?",
         "signature": signature_of("Thinking about: Why is the sky blue?")}
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
+from gateway_anthropic.options import AnthropicOptions
 from gateway_anthropic.translate import JSON_OBJECT_INSTRUCTION, translate
-from gateway_core import InvalidRequestError, ProviderSettings
+from gateway_core import InvalidRequestError
 from gateway_core.decode import decode_request
 from gateway_core.envelope import seal
 
@@ -20,7 +22,7 @@ CLOCK = {"type": "function", "name": "get_time", "description": "Time"}
 
 def native(body: dict[str, Any], **options: Any) -> dict[str, Any]:
     request = decode_request(json.dumps({"model": MODEL, **body}).encode())
-    return translate(request, MODEL, ProviderSettings(name="anthropic", type="anthropic", options=options))
+    return translate(request, MODEL, msgspec.convert(options, AnthropicOptions))
 
 
 def user(text: str) -> dict[str, Any]:

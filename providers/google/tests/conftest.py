@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway_core.testing import run_gateway, serve_asgi
-
-from .fake_upstream import create_app
+from gateway_core.testing import UpstreamRecorder, run_gateway, serve_asgi
+from gateway_google.testing.fake_upstream import create_app
 
 API_KEY = "gm-test-secret-key-0123456789"
 
@@ -18,7 +17,7 @@ API_KEY = "gm-test-secret-key-0123456789"
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[Any, str]]:
     """(fake app, base URL)."""
-    app = create_app()
+    app = UpstreamRecorder(create_app())
     with serve_asgi(app) as url:
         yield app, url
 
@@ -26,8 +25,7 @@ def upstream() -> Iterator[tuple[Any, str]]:
 @pytest.fixture(scope="module")
 def gateway(upstream: tuple[Any, str]) -> Iterator[str]:
     """Base URL of a gateway whose ``google`` instance points at the fake upstream."""
-    config = {"providers": {"google": {"type": "google", "api_key": API_KEY, "base_url": upstream[1],
-                                       "timeout": 1.5}}}
+    config = {"providers": {"google": {"type": "google", "api_key": API_KEY, "base_url": upstream[1]}}}
     with run_gateway(config) as url:
         yield url
 

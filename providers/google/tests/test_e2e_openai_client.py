@@ -93,13 +93,13 @@ def test_structured_output(client: tuple[OpenAI, Recorder], openresponses: Any, 
     sdk, recorder = client
     schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
               "additionalProperties": False}
-    response = sdk.responses.create(model=MODEL, input='{"text": "hi"}',
+    response = sdk.responses.create(model=MODEL, input="hi",
                                     text={"format": {"type": "json_schema", "name": "out", "schema": schema,
                                                      "strict": True}})
     assert json.loads(response.output_text) == {"text": "hi"}
     resource = validate_last(recorder, openresponses)
     assert resource["text"]["format"]["type"] == "json_schema"
-    config = upstream[0].state.requests[-1]["body"]["generationConfig"]
+    config = upstream[0].requests[-1].json["generationConfig"]
     assert config == {"responseMimeType": "application/json", "responseJsonSchema": schema}
 
 

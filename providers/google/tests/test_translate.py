@@ -15,6 +15,7 @@ from gateway_core import InvalidRequestError, ProviderSettings
 from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
 from gateway_google.errors import map_error
+from gateway_google.options import GoogleOptions
 from gateway_google.plugin import gateway_create_client
 from gateway_google.response import response_deltas
 from gateway_google.translate import clean_schema, translate
@@ -143,9 +144,9 @@ def test_vertex_client_construction(tmp_path: Any, monkeypatch: Any) -> None:
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credentials))
 
     async def build() -> Any:
-        settings = ProviderSettings(name="v", type="google", timeout=30,
-                                    options={"vertexai": True, "project": "my-proj", "location": "europe-west4"})
-        client = gateway_create_client(settings)
+        settings = ProviderSettings(name="v", type="google", timeout=30)
+        client = gateway_create_client(settings, GoogleOptions(vertexai=True, project="my-proj",
+                                                               location="europe-west4"))
         request = client.api._build_request("post", "publishers/google/models/gemini-2.5-flash:generateContent",
                                             {}, None)
         return client, request
@@ -159,7 +160,7 @@ def test_vertex_client_construction(tmp_path: Any, monkeypatch: Any) -> None:
 
 def test_gemini_client_construction() -> None:
     settings = ProviderSettings(name="g", type="google", api_key="key-1", timeout=12.5, headers={"x-extra": "1"})
-    client = gateway_create_client(settings)
+    client = gateway_create_client(settings, GoogleOptions())
     request = client.api._build_request("post", "models/gemini-2.5-flash:generateContent", {}, None)
     assert request.url == "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
     assert request.headers["x-goog-api-key"] == "key-1" and request.headers["x-extra"] == "1"

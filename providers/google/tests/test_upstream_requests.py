@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from gateway_core.envelope import open_envelope, seal
-from gateway_core.testing import parse_sse
+from gateway_core.testing import RecordedRequest, parse_sse
 from gateway_core.testing.conformance import PNG_DATA_URL as PNG
+from gateway_google.testing.fake_upstream import sig
 
 from .conftest import API_KEY
-from .fake_upstream import sig
 
 TOOL = {"type": "function", "name": "get_weather", "description": "Weather",
         "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
@@ -21,29 +21,29 @@ CLOCK = {"type": "function", "name": "get_time", "parameters": {"type": "object"
 
 
 def send(http: httpx.Client, upstream: tuple[Any, str], body: dict[str, Any], status: int = 200
-         ) -> tuple[dict[str, Any], dict[str, Any]]:
+         ) -> tuple[dict[str, Any], RecordedRequest]:
     """POST the body; return (gateway answer, upstream request record)."""
     app = upstream[0]
-    before = len(app.state.requests)
+    before = len(app.requests)
     response = http.post("/v1/responses", json={"model": "gemini-2.5-flash", **body})
     assert response.status_code == status, response.text
-    assert len(app.state.requests) == before + 1
-    return response.json(), app.state.requests[-1]
+    assert len(app.requests) == before + 1
+    return response.json(), app.requests[-1]
 
 
 def test_path_headers_and_text(http: httpx.Client, upstream: tuple[Any, str]) -> None:
     _, sent = send(http, upstream, {"input": "hi"})
-    assert sent["path"] == "/v1beta/models/gemini-2.5-flash:generateContent"
-    assert sent["headers"]["x-goog-api-key"] == API_KEY
-    assert sent["body"] == {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    assert sent.path == "/v1beta/models/gemini-2.5-flash:generateContent"
+    assert sent.headers["x-goog-api-key"] == API_KEY
+    assert sent.json == {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
 
 def test_stream_path(http: httpx.Client, upstream: tuple[Any, str]) -> None:
     response = http.post("/v1/responses", json={"model": "gemini-2.5-flash", "input": "hi", "stream": True})
     assert response.status_code == 200
-    sent = upstream[0].state.requests[-1]
-    assert sent["path"] == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
-    assert sent["query"] == {"alt": "sse"}
+    sent = upstream[0].requests[-1]
+    assert sent.path == "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+    assert sent.query == "alt=sse"
 
 
 def test_system_instruction_and_roles(http: httpx.Client, upstream: tuple[Any, str]) -> None:
@@ -54,9 +54,9 @@ def test_system_instruction_and_roles(http: httpx.Client, upstream: tuple[Any, s
         {"role": "system", "content": "Late rule."},
         {"role": "user", "content": [{"type": "input_text", "text": "c"}]},
     ]})
-    assert sent["body"]["systemInstruction"] == {"parts": [{"text": "Be kind."}, {"text": "Be brief."},
+    assert sent.json["systemInstruction"] == {"parts": [{"text": "Be kind."}, {"text": "Be brief."},
                                                            {"text": "Late rule."}]}
-    assert sent["body"]["contents"] == [
+    assert sent.json["contents"] == [
         {"role": "user", "parts": [{"text": "a"}]},
         {"role": "model", "parts": [{"text": "b"}]},
         {"role": "user", "parts": [{"text": "c"}]},
@@ -70,7 +70,7 @@ def test_images(http: httpx.Client, upstream: tuple[Any, str]) -> None:
         {"type": "input_image", "image_url": "gs://bucket/cat.png"},
         {"type": "input_image", "image_url": "https://example.com/dog.jpg"},
     ]}]})
-    assert sent["body"]["contents"][0]["parts"] == [
+    assert sent.json["contents"][0]["parts"] == [
         {"text": "image?"},
         {"inlineData": {"mimeType": "image/png", "data": PNG.split(",", 1)[1]}},
         {"fileData": {"fileUri": "gs://bucket/cat.png", "mimeType": "image/png"}},
@@ -88,7 +88,7 @@ def test_schema_conversion(http: httpx.Client, upstream: tuple[Any, str]) -> Non
     }
     _, sent = send(http, upstream, {"input": "hi", "tools": [{"type": "function", "name": "f", "description": "d",
                                                               "parameters": parameters, "strict": True}]})
-    declaration = sent["body"]["tools"][0]["functionDeclarations"][0]
+    declaration = sent.json["tools"][0]["functionDeclarations"][0]
     assert declaration == {"name": "f", "description": "d", "parametersJsonSchema": {
         "type": "object",
         "properties": {"city": {"type": "object", "properties": {"name": {"type": "string", "const": "x"}}},
@@ -109,7 +109,7 @@ def test_schema_conversion(http: httpx.Client, upstream: tuple[Any, str]) -> Non
 ])
 def test_tool_choice(http: httpx.Client, upstream: tuple[Any, str], choice: Any, expected: dict[str, Any]) -> None:
     _, sent = send(http, upstream, {"input": "hi", "tools": [TOOL, CLOCK], "tool_choice": choice})
-    assert sent["body"]["toolConfig"] == {"functionCallingConfig": expected}
+    assert sent.json["toolConfig"] == {"functionCallingConfig": expected}
 
 
 def test_function_response_pairing(http: httpx.Client, upstream: tuple[Any, str]) -> None:
@@ -121,7 +121,7 @@ def test_function_response_pairing(http: httpx.Client, upstream: tuple[Any, str]
         {"type": "function_call_output", "call_id": "call_gwAAAAAAAAAAAAAAAAAAAAAA", "output": '{"temp": 21}'},
         {"type": "function_call_output", "call_id": "fc-7", "output": "noon"},
     ]})
-    assert sent["body"]["contents"][1:] == [
+    assert sent.json["contents"][1:] == [
         {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"text": "Paris"}}},
                                     {"functionCall": {"name": "get_time", "args": {}, "id": "fc-7"}}]},
         {"role": "user", "parts": [
@@ -147,7 +147,7 @@ def test_generation_config(http: httpx.Client, upstream: tuple[Any, str]) -> Non
         "text": {"format": {"type": "json_schema", "name": "out", "schema": schema}},
         "reasoning": {"effort": "medium", "summary": "auto"},
     })
-    assert sent["body"]["generationConfig"] == {
+    assert sent.json["generationConfig"] == {
         "temperature": 0.3, "topP": 0.8, "maxOutputTokens": 99, "stopSequences": ["END"],
         "presencePenalty": 0.5, "frequencyPenalty": -0.5,
         "responseMimeType": "application/json", "responseJsonSchema": schema,
@@ -159,7 +159,7 @@ def test_thinking_level_for_gemini_3(http: httpx.Client, upstream: tuple[Any, st
     response = http.post("/v1/responses", json={"model": "gemini-3-pro-preview", "input": "hi",
                                                 "reasoning": {"effort": "low"}})
     assert response.status_code == 200
-    assert upstream[0].state.requests[-1]["body"]["generationConfig"] == {"thinkingConfig": {"thinkingLevel": "LOW"}}
+    assert upstream[0].requests[-1].json["generationConfig"] == {"thinkingConfig": {"thinkingLevel": "LOW"}}
 
 
 def test_call_signature_round_trip(http: httpx.Client, upstream: tuple[Any, str]) -> None:
@@ -172,9 +172,9 @@ def test_call_signature_round_trip(http: httpx.Client, upstream: tuple[Any, str]
     _, sent = send(http, upstream, {"tools": [TOOL], "input": [
         {"role": "user", "content": "Paris"}, *first["output"],
         {"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}]})
-    assert sent["body"]["contents"][1] == {"role": "model", "parts": [
+    assert sent.json["contents"][1] == {"role": "model", "parts": [
         {"functionCall": {"name": "get_weather", "args": {"text": "Paris"}}, "thoughtSignature": sig("get_weather")}]}
-    assert sent["body"]["contents"][2] == {"role": "user", "parts": [
+    assert sent.json["contents"][2] == {"role": "user", "parts": [
         {"functionResponse": {"name": "get_weather", "response": {"output": "sunny"}}}]}
 
 
@@ -185,22 +185,22 @@ def test_parallel_calls_only_first_signed(http: httpx.Client, upstream: tuple[An
     _, sent = send(http, upstream, {"tools": [TOOL, CLOCK], "input": [
         {"role": "user", "content": "parallel!"}, *first["output"],
         *({"type": "function_call_output", "call_id": c["call_id"], "output": "ok"} for c in calls)]})
-    model_parts = sent["body"]["contents"][1]["parts"]
+    model_parts = sent.json["contents"][1]["parts"]
     assert model_parts[0]["thoughtSignature"] == sig("get_weather") and "thoughtSignature" not in model_parts[1]
-    assert len(sent["body"]["contents"][2]["parts"]) == 2
+    assert len(sent.json["contents"][2]["parts"]) == 2
 
 
 def test_text_signature_and_thoughts_round_trip(http: httpx.Client, upstream: tuple[Any, str]) -> None:
     first, _ = send(http, upstream, {"input": "think!", "reasoning": {"summary": "auto"}})
     kinds = [item["type"] for item in first["output"]]
     assert kinds == ["reasoning", "message", "reasoning"]
-    assert first["output"][0]["summary"] == [{"type": "summary_text", "text": "pondering the question"}]
+    assert first["output"][0]["summary"] == [{"type": "summary_text", "text": "thinking hard"}]
     assert first["usage"]["output_tokens_details"]["reasoning_tokens"] == 5
     _, sent = send(http, upstream, {"input": [{"role": "user", "content": "think!"}, *first["output"],
                                               {"role": "user", "content": "more"}]})
-    assert sent["body"]["contents"] == [
+    assert sent.json["contents"] == [
         {"role": "user", "parts": [{"text": "think!"}]},
-        {"role": "model", "parts": [{"text": "the answer", "thoughtSignature": sig("text")}]},
+        {"role": "model", "parts": [{"text": "thought", "thoughtSignature": sig("text")}]},
         {"role": "user", "parts": [{"text": "more"}]},
     ]
 
@@ -214,7 +214,7 @@ def test_foreign_envelope_dropped(http: httpx.Client, upstream: tuple[Any, str])
         {"type": "reasoning", "summary": [], "encrypted_content": foreign},
         {"type": "reasoning", "summary": [], "encrypted_content": mine},
         {"role": "user", "content": "c"}]})
-    assert sent["body"]["contents"][1] == {"role": "model", "parts": [{"text": "b"}]}
+    assert sent.json["contents"][1] == {"role": "model", "parts": [{"text": "b"}]}
 
 
 def test_stream_signature_and_call(http: httpx.Client, upstream: tuple[Any, str]) -> None:

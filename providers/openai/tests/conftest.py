@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from gateway_core.testing import serve_asgi
-
-from .fake_upstream import create_app
+from gateway_core.testing import UpstreamRecorder, serve_asgi
+from gateway_openai.testing.fake_upstream import create_app
 
 API_KEY = "sk-test-secret-key-0123456789"
 
@@ -17,7 +16,7 @@ API_KEY = "sk-test-secret-key-0123456789"
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[Any, str]]:
     """The fake OpenAI app and its base URL (``.../v1``)."""
-    app = create_app()
+    app = UpstreamRecorder(create_app())
     with serve_asgi(app) as url:
         yield app, url + "/v1"
 

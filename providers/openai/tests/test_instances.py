@@ -20,16 +20,14 @@ def test_two_instances(upstream: tuple[Any, str], start_gateway: Callable[[dict[
     }})
     first = httpx.post(url + "/v1/responses", json={"model": "openai/gpt-4o", "input": "hi"})
     assert first.status_code == 200 and first.json()["model"] == "openai/gpt-4o"
-    path, body = app.state.requests[-1]
-    headers = app.state.headers[-1]
+    path, body, headers = app.requests[-1].path, app.requests[-1].json, app.requests[-1].headers
     assert path == "/v1/responses" and body["model"] == "gpt-4o"
     assert headers["openai-organization"] == "org-1" and headers["openai-project"] == "proj-1"
     assert headers["x-team"] == "blue" and headers["authorization"].startswith("Bearer sk-test")
 
     second = httpx.post(url + "/v1/responses", json={"model": "groq/llama-3.1-8b-instant", "input": "hi"})
     assert second.status_code == 200 and second.headers["x-gateway-provider"] == "groq"
-    path, body = app.state.requests[-1]
-    headers = app.state.headers[-1]
+    path, body, headers = app.requests[-1].path, app.requests[-1].json, app.requests[-1].headers
     assert path == "/v1/chat/completions" and body["model"] == "llama-3.1-8b-instant"
     assert headers["authorization"] == "Bearer gsk-groq-key-123456"
     assert "openai-organization" not in headers and "x-team" not in headers
@@ -43,13 +41,12 @@ def test_keyless_instance(upstream: tuple[Any, str], start_gateway: Callable[[di
                                                   "options": {"mode": "chat_completions"}}}})
     response = httpx.post(url + "/v1/responses", json={"model": "ollama/llama3.2", "input": "hi"})
     assert response.status_code == 200
-    assert "authorization" not in app.state.headers[-1]
+    assert "authorization" not in app.requests[-1].headers
 
 
 def test_missing_tool_call_ids(start_gateway: Callable[[dict[str, Any]], str]) -> None:
     from gateway_core.testing import serve_asgi
-
-    from .fake_upstream import create_app
+    from gateway_openai.testing.fake_upstream import create_app
 
     with serve_asgi(create_app(tool_ids=False)) as base:
         url = start_gateway({"providers": {"openai": instance(base + "/v1", "chat_completions")}})

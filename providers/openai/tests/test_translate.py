@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gateway_core import GatewayError, InvalidRequestError, ProviderSettings, RateLimitError
+from gateway_core.config import ConfigError, convert_options
 from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
 from gateway_openai.options import Options
@@ -21,7 +22,8 @@ def request(**body: Any) -> Any:
 
 
 def options(base_url: str | None = "http://local/v1", **raw: Any) -> Options:
-    return Options(ProviderSettings(name="x", type="openai", base_url=base_url, options=raw))
+    settings = ProviderSettings(name="x", type="openai", base_url=base_url, options=raw)
+    return convert_options(Options, settings)  # type: ignore[no-any-return]
 
 
 # -- request translation ---------------------------------------------------------------------------------------
@@ -82,7 +84,7 @@ def test_dialect_defaults() -> None:
     assert options("https://api.openai.com/v1").reasoning_effort is True
     local = options()
     assert not local.openai_dialect and local.max_tokens_param == "max_tokens" and local.reasoning_effort is False
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match=r"key 'providers\.x\.options\.mode': Invalid enum value 'completions'"):
         options(mode="completions")
 
 

@@ -29,7 +29,7 @@ def send(upstream: tuple[Any, str], start_gateway: Callable[[dict[str, Any]], st
             gateways[key] = start_gateway({"providers": {"openai": instance(upstream[1], mode, options=options)}})
         response = httpx.post(gateways[key] + "/v1/responses", json={"model": "gpt-4o", **body}, timeout=20)
         assert response.status_code == 200, response.text
-        return upstream[0].state.requests[-1][1]
+        return upstream[0].requests[-1].json
 
     return run
 
@@ -195,7 +195,7 @@ def test_native_compaction_and_its_items_go_back_only_to_openai(
     conversation = [{"role": "user", "content": "first"}, {"role": "assistant", "content": "noted"}]
     compacted = httpx.post(url + "/v1/responses/compact", json={"model": "gpt-4o", "input": conversation,
                                                                 "instructions": "Be kind."}).json()
-    path, body = upstream[0].state.requests[-1]
+    path, body = upstream[0].requests[-1].path, upstream[0].requests[-1].json
     assert path == "/v1/responses/compact"
     assert body == {"model": "gpt-4o", "instructions": "Be kind.", "input": [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "first"}]},
@@ -207,7 +207,7 @@ def test_native_compaction_and_its_items_go_back_only_to_openai(
     follow = httpx.post(url + "/v1/responses", json={"model": "gpt-4o", "input": [item, {"role": "user",
                                                                                         "content": "hi"}]})
     assert follow.status_code == 200
-    assert upstream[0].state.requests[-1][1]["input"][0] == {"type": "compaction",
+    assert upstream[0].requests[-1].json["input"][0] == {"type": "compaction",
                                                               "encrypted_content": item["encrypted_content"]}
     refused = httpx.post(url + "/v1/responses", json={"model": "chat/gpt-4o", "input": [item]})
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_compaction"

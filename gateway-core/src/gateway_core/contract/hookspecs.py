@@ -11,6 +11,15 @@ instance of a kind gets its own client from ``gateway_create_client``; the core 
 to the instance once at startup and calls them directly on the request path (never ``pm.hook.*``).
 
 Implementations may declare only the arguments they use (pluggy's rule); new arguments are only ever added.
+
+``options``: the instance's ``options`` mapping, typed. A plugin declares its options as a msgspec Struct in
+``ProviderInfo(options=AcmeOptions)``; the core converts each instance's ``settings.options`` into it once at
+startup (a bad value stops startup and ``gateway check-config`` with ``FILE: key
+'providers.<name>.options.<key>': problem``) and passes that object as ``options`` to every instance hook
+that declares it. Defaults that depend on other instance settings go in the Struct's
+``for_instance(settings)`` method, which the core calls once after converting (see
+:func:`gateway_core.config.convert_options`). ``settings.options`` stays the raw mapping from the config file. Without
+``ProviderInfo.options``, ``options`` is that raw mapping.
 Required: ``gateway_create_client``, ``gateway_translate``, ``gateway_invoke``, ``gateway_stream``,
 ``gateway_map_error``. Optional: ``gateway_capabilities``, ``gateway_provider_info``, ``gateway_close_client``,
 ``gateway_compact``.
@@ -54,27 +63,27 @@ def gateway_provider_info() -> ProviderInfo:
 
 
 @hookspec(firstresult=True)
-def gateway_capabilities(settings: ProviderSettings) -> Capabilities:
+def gateway_capabilities(settings: ProviderSettings, options: Any) -> Capabilities:
     """Say what one configured instance can do, as data (and check its ``options``).
 
     Return a :class:`gateway_core.Capabilities`. The core answers a request that needs a missing
     capability (tools, images, files, reasoning, structured output, streaming) with a 400 naming the
     parameter, and the conformance suite turns the matching tests into skips. Called once per instance at
-    startup, before the server starts: raise ``ValueError`` for unusable ``settings.options`` and the
-    gateway stops with a config error naming the instance. Optional: the default claims every capability
-    (but ``compaction``).
+    startup, before the server starts (after ``options`` were converted): raise ``ValueError`` for options
+    that are unusable together and the gateway stops with a config error naming the instance. Optional: the
+    default claims every capability (but ``compaction``).
     """
 
 
 @hookspec(firstresult=True)
-def gateway_create_client(settings: ProviderSettings) -> Any:
+def gateway_create_client(settings: ProviderSettings, options: Any) -> Any:
     """Create the SDK client (and its connection pool) for one configured instance.
 
     Called once per instance at startup, inside the running event loop; the returned object is passed as
     ``client`` to every ``gateway_invoke``, ``gateway_stream`` and ``gateway_close_client`` call for that
     instance. Import the SDK here, not at module import, so the gateway starts fast. Use
     ``settings.api_key``, ``settings.base_url``, ``settings.timeout``, ``settings.connect_timeout``,
-    ``settings.headers`` and ``settings.options``; disable the SDK's own retries (``max_retries=0``): the
+    ``settings.headers`` and ``options``; disable the SDK's own retries (``max_retries=0``): the
     core owns retries and fallbacks.
     """
 
@@ -89,7 +98,7 @@ async def gateway_close_client(client: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSettings) -> Any:
+def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSettings, options: Any) -> Any:
     """Translate a normalised Open Responses request into this provider's native request.
 
     ``request`` has ``input`` as a list of items whose message ``content`` is always a part list;
@@ -102,7 +111,7 @@ def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSe
 
 
 @hookspec(firstresult=True)
-async def gateway_invoke(client: Any, native: Any, settings: ProviderSettings) -> Sequence[Delta]:
+async def gateway_invoke(client: Any, native: Any, settings: ProviderSettings, options: Any) -> Sequence[Delta]:
     """Run ``native`` with the SDK, not streaming, and describe the answer as a list of deltas.
 
     Return :mod:`gateway_core.contract.deltas` in output order (whole texts as single ``TextDelta``s, each call as
@@ -113,7 +122,9 @@ async def gateway_invoke(client: Any, native: Any, settings: ProviderSettings) -
 
 
 @hookspec(firstresult=True)
-async def gateway_stream(client: Any, native: Any, settings: ProviderSettings) -> AsyncIterator[Sequence[Delta]]:
+async def gateway_stream(
+    client: Any, native: Any, settings: ProviderSettings, options: Any
+) -> AsyncIterator[Sequence[Delta]]:
     """Open a streaming call and return an async iterator of delta lists.
 
     The coroutine returns once the upstream stream is open (for an SDK that sends the request lazily, pull
@@ -128,7 +139,7 @@ async def gateway_stream(client: Any, native: Any, settings: ProviderSettings) -
 
 @hookspec(firstresult=True)
 async def gateway_compact(
-    client: Any, request: ResponseRequest, model: str, settings: ProviderSettings
+    client: Any, request: ResponseRequest, model: str, settings: ProviderSettings, options: Any
 ) -> CompactedWindow | None:
     """Compact a conversation with the provider's own compaction, if it has one. Optional.
 
@@ -141,7 +152,7 @@ async def gateway_compact(
 
 
 @hookspec(firstresult=True)
-def gateway_map_error(error: BaseException, settings: ProviderSettings) -> GatewayError | None:
+def gateway_map_error(error: BaseException, settings: ProviderSettings, options: Any) -> GatewayError | None:
     """Map an exception raised by this provider's SDK to a :class:`gateway_core.GatewayError`.
 
     This is the provider's one error boundary. Map by exception class and HTTP status (most statuses

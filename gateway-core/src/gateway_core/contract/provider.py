@@ -14,6 +14,10 @@ class ProviderInfo(Struct, kw_only=True):
     description: str = ""
     api_key_env: tuple[str, ...] = ()
     model_prefixes: tuple[str, ...] = ()
+    options: type[Struct] | None = None
+    """The msgspec Struct of the kind's ``options`` (``forbid_unknown_fields=True`` recommended): the core
+    converts each instance's ``options`` into it at startup (a bad value is a config error naming the key)
+    and passes the result to the hooks as ``options``. ``None``: hooks get the raw mapping."""
 
 
 class Capabilities(Struct, kw_only=True):

@@ -1,33 +1,28 @@
 """The provider conformance suite: the same end-to-end tests for every provider plugin.
 
 A provider package runs it against its own fake upstream (an ASGI app speaking the provider's real wire
-format and answering under the echo protocol, :mod:`gateway_core.echo`) in a few lines::
+format and answering under the echo protocol, :mod:`gateway_core.echo`) with a few class attributes::
 
+    from gateway_acme.testing.fake_upstream import create_app
     from gateway_core.testing import ProviderConformance
-    from .fake_upstream import create_app
 
     class TestConformance(ProviderConformance):
+        kind = "acme"
         model = "acme-large"
-
-        @pytest.fixture(scope="class")
-        @classmethod
-        def upstream_app(cls):
-            return create_app()
-
-        @pytest.fixture(scope="class")
-        @classmethod
-        def gateway_config(cls, upstream_url):
-            return {"providers": {"acme": {"api_key": cls.api_key, "base_url": upstream_url}}}
+        fake_upstream = create_app
 
 Every test drives the real gateway over HTTP and validates each body and stream against openapi.json.
-Capabilities the instance reports as missing (``gateway_capabilities``) turn their tests into skips.
+Capabilities the instance reports as missing (``gateway_capabilities``) turn their tests into skips, and so
+does ``fake_upstream = None`` for the transport tests (timeouts, refused connections, disconnects).
+The fixtures ``upstream_url`` and ``upstream_requests`` (what the fake received during the test, through
+:class:`UpstreamRecorder`) are there for a plugin's own extra tests.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -35,9 +30,11 @@ import pytest
 from ..app import create_app
 from ..config import config_from_data
 from ..provider import Capabilities
-from .servers import serve_asgi, with_temporary_store
+from .recorder import RecordedRequest, UpstreamRecorder
+from .servers import free_port, serve_asgi, with_temporary_store
 from .validator import Validator, default_validator, parse_sse
 
+PDF_DATA_URL = "data:application/pdf;base64,JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK"
 PNG_DATA_URL = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
@@ -111,31 +108,67 @@ def function_calls(resource: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class ProviderConformance:
-    """Base class of a provider's conformance run. Set ``model``; provide ``upstream_app`` and
-    ``gateway_config`` fixtures (class-scoped). Use ``api_key`` as the instance's key: tests check that it
-    never reaches a client."""
+    """Base class of a provider's conformance run: set the class attributes below.
 
-    model: str = ""
-    api_key: str = "sk-conformance-secret-0123456789abcdef"
+    - ``kind``: the provider kind (its entry-point name); ``model``: a model name it serves.
+    - ``fake_upstream``: a callable returning the fake upstream ASGI app (``None``: no upstream, as for the
+      in-process mock; the transport tests skip).
+    - ``base_path``: appended to the fake's URL to make the instance's ``base_url`` (e.g. ``"/v1"``).
+    - ``options``: the instance's ``options``.
+    - ``api_key``: the instance's key; tests check that it never reaches a client.
+
+    The gateway gets three instances of ``kind``: ``<kind>`` (the one under test), ``slow`` (timeout 0.5 s)
+    and ``down`` (a port nothing listens on). Override the ``gateway_config`` fixture for anything else.
+    """
+
+    kind: ClassVar[str] = ""
+    model: ClassVar[str] = ""
+    fake_upstream: ClassVar[Callable[[], Any] | None] = None
+    base_path: ClassVar[str] = ""
+    options: ClassVar[dict[str, Any]] = {}
+    api_key: ClassVar[str] = "sk-conformance-secret-0123456789abcdef"
 
     @pytest.fixture(scope="class")
     @classmethod
-    def upstream_app(cls) -> Any:
-        """The fake upstream ASGI app (override)."""
-        raise NotImplementedError("override the upstream_app fixture")
+    def upstream_recorder(cls) -> UpstreamRecorder | None:
+        """The fake upstream, wrapped in the recorder (``None`` without ``fake_upstream``)."""
+        return None if cls.fake_upstream is None else UpstreamRecorder(cls.fake_upstream())
 
     @pytest.fixture(scope="class")
     @classmethod
-    def upstream_url(cls, upstream_app: Any) -> Iterator[str]:
-        """Base URL of the running fake upstream."""
-        with serve_asgi(upstream_app) as url:
+    def upstream_url(cls, upstream_recorder: UpstreamRecorder | None) -> Iterator[str | None]:
+        """Base URL of the running fake upstream (``None`` without one)."""
+        if upstream_recorder is None:
+            yield None
+            return
+        with serve_asgi(upstream_recorder) as url:
             yield url
 
+    @pytest.fixture
+    def upstream_requests(self, upstream_recorder: UpstreamRecorder | None) -> list[RecordedRequest]:
+        """The requests the fake upstream receives during this test, oldest first."""
+        if upstream_recorder is None:
+            pytest.skip("this provider has no fake upstream")
+        upstream_recorder.requests.clear()
+        return upstream_recorder.requests
+
+    @classmethod
+    def instance(cls, base_url: str | None, **settings: Any) -> dict[str, Any]:
+        """The config of one instance of ``kind`` at ``base_url``."""
+        found = {"type": cls.kind, "api_key": cls.api_key, "options": dict(cls.options), **settings}
+        if base_url is not None:
+            found["base_url"] = base_url + cls.base_path
+        return found
+
     @pytest.fixture(scope="class")
     @classmethod
-    def gateway_config(cls, upstream_url: str) -> dict[str, Any]:
-        """The gateway config pointing the provider at ``upstream_url`` (override)."""
-        raise NotImplementedError("override the gateway_config fixture")
+    def gateway_config(cls, upstream_url: str | None) -> dict[str, Any]:
+        """The gateway config: the instance under test, and ``slow`` and ``down`` for the transport tests."""
+        providers = {cls.kind: cls.instance(upstream_url)}
+        if upstream_url is not None:
+            providers["slow"] = cls.instance(upstream_url, timeout=0.5)
+            providers["down"] = cls.instance(f"http://127.0.0.1:{free_port()}")
+        return {"providers": providers}
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -165,6 +198,15 @@ class ProviderConformance:
     def body(self, input: Any, **extra: Any) -> dict[str, Any]:
         """A request body for ``self.model``."""
         return {"model": self.model, "input": input, **extra}
+
+    def answer(self, gateway: GatewayClient, capabilities: Capabilities, body: dict[str, Any],
+               streaming: bool) -> dict[str, Any]:
+        """The validated resource for ``body``, from a JSON call or the terminal snapshot of a stream."""
+        if not streaming:
+            return gateway.create(body)
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        return gateway.stream(body)[1]
 
     # -- text -------------------------------------------------------------------------------------------
 
@@ -396,3 +438,99 @@ class ProviderConformance:
         error = gateway.error(self.body([tampered, {"role": "user", "content": "x"}]), 400)
         if not capabilities.compaction:
             assert (error["code"], error["param"]) == ("invalid_compaction", "input[0].encrypted_content")
+
+
+    # -- transport: timeouts, refused connections, client disconnects ---------------------------------
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_timeout(self, gateway: GatewayClient, upstream_url: str | None, streaming: bool) -> None:
+        """An upstream slower than the instance's ``timeout`` is a mapped ``upstream_timeout``, never a hang."""
+        if upstream_url is None:
+            pytest.skip("this provider has no fake upstream")
+        error = gateway.error(self.body("slow!", model=f"slow/{self.model}", stream=streaming), 500)
+        assert error["code"] == "upstream_timeout"
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_connection_refused(self, gateway: GatewayClient, upstream_url: str | None, streaming: bool) -> None:
+        if upstream_url is None:
+            pytest.skip("this provider has no fake upstream")
+        response = gateway.post(self.body("hi", model=f"down/{self.model}", stream=streaming))
+        assert response.status_code == 500, response.text
+        gateway.validator.validate_error(response.json())
+        assert response.json()["error"]["code"] == "upstream_connection_error"
+        assert self.api_key not in response.text
+
+    def test_client_disconnect_closes_the_upstream_stream(
+        self, gateway: GatewayClient, capabilities: Capabilities, upstream_requests: list[RecordedRequest]
+    ) -> None:
+        """A client that leaves mid-stream makes the gateway close the upstream stream (it stops generating)."""
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        with gateway.http.stream("POST", "/v1/responses", json=self.body("endless!", stream=True)) as response:
+            assert response.status_code == 200
+            lines = response.iter_lines()
+            while "response.output_text.delta" not in next(lines):
+                pass
+        assert upstream_requests, "the upstream was called"
+        assert upstream_requests[-1].disconnected.wait(5), "the upstream saw the gateway leave"
+        assert not upstream_requests[-1].finished, "the upstream did not stream to its end"
+
+    # -- in-band stream errors ----------------------------------------------------------------------------
+
+    def test_stream_error_mid_way(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        """An error the upstream sends inside its stream ends the stream with ``error`` + ``response.failed``."""
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        events, terminal = gateway.stream(self.body("stream-error!"))
+        assert [event["type"] for event in events[-2:]] == ["error", "response.failed"]
+        assert events[-2]["error"]["type"] == "server_error" and events[-2]["error"]["code"]
+        assert terminal["status"] == "failed" and terminal["error"]["code"]
+        assert self.api_key not in json.dumps(events)
+
+    # -- answers: refusals, reasoning, structured output, files --------------------------------------------
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_refusal(self, gateway: GatewayClient, capabilities: Capabilities, streaming: bool) -> None:
+        """A refusal is a ``refusal`` part (or, for a provider without refusal text, a content-filter stop),
+        never ordinary output text."""
+        resource = self.answer(gateway, capabilities, self.body("refuse!"), streaming)
+        parts = [part for item in resource["output"] if item["type"] == "message" for part in item["content"]]
+        refusals = [part["refusal"] for part in parts if part["type"] == "refusal"]
+        filtered = resource["status"] == "incomplete" and resource["incomplete_details"] == {
+            "reason": "content_filter"}
+        assert refusals == ["I can't help with that."] or (filtered and not refusals), resource
+        assert output_text(resource) == ""
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_reasoning(self, gateway: GatewayClient, capabilities: Capabilities, streaming: bool) -> None:
+        """Reasoning arrives as a ``reasoning`` item before the message, with text or a round-trip blob."""
+        if not capabilities.reasoning:
+            pytest.skip("the provider does not reason")
+        body = self.body("think!", reasoning={"effort": "low", "summary": "auto"})
+        resource = self.answer(gateway, capabilities, body, streaming)
+        kinds = [item["type"] for item in resource["output"]]
+        assert "reasoning" in kinds and kinds.index("reasoning") < kinds.index("message"), kinds
+        reasoning = resource["output"][kinds.index("reasoning")]
+        texts = [part["text"] for part in reasoning.get("summary", []) + (reasoning.get("content") or [])]
+        assert any(texts) or reasoning.get("encrypted_content"), reasoning
+        assert output_text(resource) == "thought"
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_structured_output(self, gateway: GatewayClient, capabilities: Capabilities, streaming: bool) -> None:
+        if not capabilities.structured_output:
+            pytest.skip("the provider has no structured output")
+        schema = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"],
+                  "additionalProperties": False}
+        text = {"format": {"type": "json_schema", "name": "echo", "schema": schema, "strict": True}}
+        resource = self.answer(gateway, capabilities, self.body("Lisbon", text=text), streaming)
+        assert json.loads(output_text(resource)) == {"text": "Lisbon"}
+        assert resource["text"]["format"]["type"] == "json_schema"
+
+    def test_file_input(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        if not capabilities.files:
+            pytest.skip("the provider takes no files")
+        body = self.body([{"role": "user", "content": [
+            {"type": "input_text", "text": "file?"},
+            {"type": "input_file", "filename": "note.pdf", "file_data": PDF_DATA_URL},
+        ]}])
+        assert output_text(gateway.create(body)) == "files: 1"

@@ -15,6 +15,7 @@ from gateway_core.contract import deltas as d
 from gateway_core.types import ResponseRequest
 
 from . import errors, translate
+from .options import AnthropicOptions
 from .response import message_deltas
 from .stream import DeltaStream
 
@@ -26,6 +27,7 @@ def gateway_provider_info() -> ProviderInfo:
         description="Anthropic Claude (Messages API)",
         api_key_env=("ANTHROPIC_API_KEY",),
         model_prefixes=("claude-",),
+        options=AnthropicOptions,
     )
 
 
@@ -54,9 +56,9 @@ async def gateway_close_client(client: Any) -> None:
 
 
 @hookimpl
-def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSettings) -> dict[str, Any]:
+def gateway_translate(request: ResponseRequest, model: str, options: AnthropicOptions) -> dict[str, Any]:
     """The ``messages.create`` keyword arguments (see :mod:`gateway_anthropic.translate`)."""
-    return translate.translate(request, model, settings)
+    return translate.translate(request, model, options)
 
 
 @hookimpl

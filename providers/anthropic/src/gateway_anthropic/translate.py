@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from gateway_core import InvalidRequestError, ProviderSettings
+from gateway_core import InvalidRequestError
 from gateway_core.envelope import open_envelope
 from gateway_core.translate import file_source, image_source, safe_call_id, system_texts
 from gateway_core.types import (
@@ -38,8 +38,9 @@ from gateway_core.types import (
     TextFormatJsonSchema,
 )
 
+from .options import AnthropicOptions
+
 PROVIDER = "anthropic"
-DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` when the client sets no ``max_output_tokens`` (instance option ``default_max_tokens``)."""
 
 THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32768}
@@ -69,9 +70,8 @@ class _Turn:
         return self.results + self.blocks if self.results else self.blocks
 
 
-def translate(request: ResponseRequest, model: str, settings: ProviderSettings) -> dict[str, Any]:
+def translate(request: ResponseRequest, model: str, options: AnthropicOptions) -> dict[str, Any]:
     """The keyword arguments of ``client.messages.create`` for ``request`` sent to ``model``."""
-    options = settings.options
     messages, history_tools = _messages(request)
     native: dict[str, Any] = {"model": model, "messages": messages}
     extra_body: dict[str, Any] = {}
@@ -89,7 +89,7 @@ def translate(request: ResponseRequest, model: str, settings: ProviderSettings) 
         native["system"] = [{"type": "text", "text": part} for part in system]
 
     client_max = request.max_output_tokens
-    max_tokens = client_max or int(options.get("default_max_tokens", DEFAULT_MAX_TOKENS))
+    max_tokens = client_max or options.default_max_tokens
 
     tool_choice = _tools(request, native, history_tools)
     forced = tool_choice is not None and tool_choice["type"] in ("any", "tool")
@@ -98,7 +98,7 @@ def translate(request: ResponseRequest, model: str, settings: ProviderSettings) 
     reasoning = request.reasoning
     effort = reasoning.effort if reasoning is not None else None
     if effort is not None and effort != "none" and not forced and not _missing_thinking(messages):
-        if _adaptive(model, options):
+        if model.startswith(options.adaptive_thinking_models):
             native["thinking"] = {"type": "adaptive"}
             output_config["effort"] = "low" if effort == "minimal" else effort
             thinking_on = True
@@ -126,7 +126,7 @@ def translate(request: ResponseRequest, model: str, settings: ProviderSettings) 
     if tier is not None:
         native["service_tier"] = tier
 
-    if options.get("sampling_params", False) and not thinking_on:
+    if options.sampling_params and not thinking_on:
         # Claude 4.x rejects temperature and top_p together: temperature wins.
         if request.temperature is not None:
             extra_body["temperature"] = request.temperature
@@ -135,10 +135,6 @@ def translate(request: ResponseRequest, model: str, settings: ProviderSettings) 
     if extra_body:
         native["extra_body"] = extra_body
     return native
-
-
-def _adaptive(model: str, options: dict[str, Any]) -> bool:
-    return any(model.startswith(prefix) for prefix in options.get("adaptive_thinking_models", ()))
 
 
 def _missing_thinking(messages: list[dict[str, Any]]) -> bool:

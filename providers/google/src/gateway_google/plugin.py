@@ -15,6 +15,7 @@ from gateway_core.types import ResponseRequest
 
 from . import _sdk
 from .errors import map_error
+from .options import GoogleOptions
 from .response import response_deltas
 from .stream import open_stream
 from .translate import GeminiRequest, translate
@@ -37,11 +38,12 @@ def gateway_provider_info() -> ProviderInfo:
         description="Google Gemini (Gemini API or Vertex AI) through google-genai",
         api_key_env=("GOOGLE_API_KEY", "GEMINI_API_KEY"),
         model_prefixes=("gemini-",),
+        options=GoogleOptions,
     )
 
 
 @hookimpl
-def gateway_create_client(settings: ProviderSettings) -> GoogleClient:
+def gateway_create_client(settings: ProviderSettings, options: GoogleOptions) -> GoogleClient:
     """One ``google.genai.Client`` per instance: aiohttp transport, no SDK retries, timeouts from settings.
 
     ``options.vertexai`` switches to Vertex AI: with ``project``/``location`` it authenticates with
@@ -50,24 +52,23 @@ def gateway_create_client(settings: ProviderSettings) -> GoogleClient:
     from google import genai
     from google.genai import types
 
-    options = settings.options
-    vertexai = bool(options.get("vertexai"))
+    vertexai = options.vertexai
     http_options = types.HttpOptions(
         base_url=settings.base_url,
         # the SDK's Gemini API default is v1; v1beta is where the REST reference documents every field used
-        api_version=options.get("api_version") or (None if vertexai else "v1beta"),
+        api_version=options.api_version or (None if vertexai else "v1beta"),
         headers=dict(settings.headers) or None,
         timeout=int(settings.timeout * 1000),  # milliseconds
     )
     if vertexai:
-        project, location = options.get("project"), options.get("location")
+        project, location = options.project, options.location
         if project or location:
             credentials = None
-            if options.get("credentials_file"):
+            if options.credentials_file:
                 from google.oauth2 import service_account
 
                 credentials = service_account.Credentials.from_service_account_file(
-                    options["credentials_file"], scopes=["https://www.googleapis.com/auth/cloud-platform"])
+                    options.credentials_file, scopes=["https://www.googleapis.com/auth/cloud-platform"])
             sdk = genai.Client(vertexai=True, project=project, location=location or "global",
                                credentials=credentials, http_options=http_options)
         else:
@@ -85,9 +86,9 @@ async def gateway_close_client(client: GoogleClient) -> None:
 
 
 @hookimpl
-def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSettings) -> GeminiRequest:
+def gateway_translate(request: ResponseRequest, model: str, options: GoogleOptions) -> GeminiRequest:
     """Open Responses -> the ``generateContent`` body (see ``translate``)."""
-    return translate(request, model, vertexai=bool(settings.options.get("vertexai")))
+    return translate(request, model, vertexai=options.vertexai)
 
 
 @hookimpl

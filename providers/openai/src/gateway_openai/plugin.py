@@ -13,7 +13,7 @@ from gateway_core import Capabilities, CompactedWindow, Delta, GatewayError, Pro
 from gateway_core.types import ResponseRequest
 
 from . import errors, response, stream, translate
-from .options import options_of
+from .options import Options
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -67,23 +67,23 @@ def gateway_provider_info() -> ProviderInfo:
         description="OpenAI Responses API, or any Chat Completions server (options.mode)",
         api_key_env=("OPENAI_API_KEY",),
         model_prefixes=("gpt-", "o1", "o3", "o4", "chatgpt-"),
+        options=Options,
     )
 
 
 @hookimpl
-def gateway_capabilities(settings: ProviderSettings) -> Capabilities:
+def gateway_capabilities(options: Options) -> Capabilities:
     """Every capability in both modes (files need inline data in ``chat_completions`` mode, checked per
     part); OpenAI's own compaction only in ``responses`` mode."""
-    return Capabilities(compaction=options_of(settings).mode == "responses")
+    return Capabilities(compaction=options.mode == "responses")
 
 
 @hookimpl
-def gateway_create_client(settings: ProviderSettings) -> OpenAIClient:
+def gateway_create_client(settings: ProviderSettings, options: Options) -> OpenAIClient:
     """One ``AsyncOpenAI`` on the aiohttp transport per instance, SDK retries off (the core retries)."""
     import httpx2
     from openai import AsyncOpenAI, DefaultAioHttpClient, Omit
 
-    options = options_of(settings)  # validates the options at startup
     timeout = httpx2.Timeout(settings.timeout, connect=settings.connect_timeout)
     sdk = AsyncOpenAI(
         api_key=settings.api_key or "unset",  # never fall back to OPENAI_API_KEY for another host
@@ -108,9 +108,8 @@ async def gateway_close_client(client: OpenAIClient) -> None:
 
 
 @hookimpl
-def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSettings) -> dict[str, Any]:
+def gateway_translate(request: ResponseRequest, model: str, options: Options) -> dict[str, Any]:
     """The ``create`` keyword arguments for the instance's mode (see :mod:`gateway_openai.translate`)."""
-    options = options_of(settings)
     if options.mode == "responses":
         return translate.to_responses(request, model)
     body = translate.to_chat(request, model, options)

@@ -224,7 +224,7 @@ def to_chat(request: ResponseRequest, model: str, options: Options) -> dict[str,
         if value is not None:
             body[key] = value
     if request.max_output_tokens is not None:
-        body[options.max_tokens_param] = request.max_output_tokens
+        body[options.max_tokens_param or "max_tokens"] = request.max_output_tokens
     text = request.text
     if text is not None:
         fmt = text.format

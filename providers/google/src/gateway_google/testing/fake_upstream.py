@@ -5,11 +5,11 @@ Speaks the real REST wire format: ``POST /v1beta/models/{model}:generateContent`
 in a trailing chunk), camelCase bodies, the ``x-goog-api-key`` header, and Google error bodies
 ``{"error": {"code": 429, "message": ..., "status": "RESOURCE_EXHAUSTED"}}``.
 
-Extra prompts (beyond :mod:`gateway_core.echo`) for this plugin's own tests:
-``think!`` (a thought part, then text whose last, empty part carries a signature), ``parallel!`` (two calls,
-only the first signed), ``block!`` (prompt blocked: no candidates), ``safety!`` (finish SAFETY),
-``malformed!`` (finish MALFORMED_FUNCTION_CALL), ``stream-error!`` (an error chunk mid-stream),
-``slow!`` (sleeps 3 s before answering). Every request is recorded in ``app.state.requests``.
+Echo prompts as Gemini shows them: ``think!`` is a thought part, then text whose last, empty part carries a
+signature; ``refuse!`` (Gemini has no refusal text) is finish SAFETY; ``stream-error!`` is an error chunk
+mid-stream. Extra prompts for this plugin's own tests: ``parallel!`` (two calls, only the first signed),
+``block!`` (prompt blocked: no candidates), ``safety!`` (finish SAFETY), ``malformed!`` (finish
+MALFORMED_FUNCTION_CALL). Wrap it in :class:`gateway_core.testing.UpstreamRecorder` to see what it received.
 """
 
 from __future__ import annotations
@@ -53,8 +53,13 @@ def parse_echo(body: dict[str, Any]) -> EchoRequest:
         texts = [part["text"] for part in content.get("parts", []) if part.get("text") and not part.get("thought")]
         calls = [_get(part, "functionCall", "function_call") for part in content.get("parts", [])
                  if _get(part, "functionCall", "function_call")]
-        echo.images += sum(1 for part in content.get("parts", [])
-                           if _get(part, "inlineData", "inline_data") or _get(part, "fileData", "file_data"))
+        for part in content.get("parts", []):
+            data = _get(part, "inlineData", "inline_data") or _get(part, "fileData", "file_data")
+            if data:
+                if _get(data, "mimeType", "mime_type").startswith("image/"):
+                    echo.images += 1
+                else:
+                    echo.files += 1
         if texts:
             echo.turns.append((role, "".join(texts)))
         for call in calls:
@@ -66,6 +71,8 @@ def parse_echo(body: dict[str, Any]) -> EchoRequest:
         if responses:
             output = responses[-1].get("response", {}).get("output")
             echo.tool_output = output if isinstance(output, str) else json.dumps(output)
+    generation = _get(body, "generationConfig", "generation_config") or {}
+    echo.json_output = _get(generation, "responseMimeType", "response_mime_type") == "application/json"
     declared = [decl["name"] for tool in body.get("tools", [])
                 for decl in _get(tool, "functionDeclarations", "function_declarations") or []]
     echo.tools = declared
@@ -102,16 +109,16 @@ def _answer(echo: EchoRequest, prompt: str, model: str) -> tuple[EchoReply, list
     """(reply, model parts, finish reason, thought tokens) for a request that does not fail."""
     reply = echo_reply(echo)
     if echo.tool_output is None:
-        if prompt == "think!":
-            reply = EchoReply(text="the answer", input_tokens=reply.input_tokens, output_tokens=2)
-            parts = [{"text": "pondering the question", "thought": True}, {"text": "the answer"},
+        parts: list[dict[str, Any]]
+        if reply.reasoning:
+            parts = [{"text": reply.reasoning, "thought": True}, {"text": reply.text},
                      {"text": "", "thoughtSignature": sig("text")}]
             return reply, parts, "STOP", 5
         if prompt == "parallel!" and echo.tools:
             parts = [{"functionCall": {"name": name, "args": {"n": index}}, **({"thoughtSignature": sig(name)}
                       if index == 0 else {})} for index, name in enumerate(echo.tools[:2])]
             return reply, parts, "STOP", 0
-        if prompt == "safety!":
+        if prompt == "safety!" or reply.refusal is not None:
             return reply, [], "SAFETY", 0
         if prompt == "malformed!":
             return reply, [], "MALFORMED_FUNCTION_CALL", 0
@@ -125,20 +132,17 @@ def _answer(echo: EchoRequest, prompt: str, model: str) -> tuple[EchoReply, list
 
 
 def create_app() -> Starlette:
-    """The fake upstream app; ``app.state.requests`` lists ``{"path", "query", "headers", "body"}`` dicts."""
+    """The fake upstream app."""
 
     async def models(request: Request) -> Response:
         target = request.path_params["target"]
         model, _, method = target.partition(":")
         body = json.loads(await request.body())
-        app.state.requests.append({"path": request.url.path, "query": dict(request.query_params),
-                                   "headers": dict(request.headers), "body": body})
         if not request.headers.get("x-goog-api-key"):
             return _error(401, "API key not valid. Please pass a valid API key.")
         echo = parse_echo(body)
         prompt = _prompt(echo)
-        if prompt == "slow!":
-            await asyncio.sleep(3)
+        await asyncio.sleep(echo_reply(echo).delay)
         if echo.tool_output is None:
             status = echo_reply(echo).error_status
             if status is not None:
@@ -160,7 +164,6 @@ def create_app() -> Starlette:
         return _error(404, f"method {method} not found")
 
     app = Starlette(routes=[Route("/v1beta/models/{target:path}", models, methods=["POST"])])
-    app.state.requests = []
     return app
 
 
@@ -193,7 +196,7 @@ async def _stream(reply: EchoReply, parts: list[dict[str, Any]], finish: str, th
         return
     for piece in pieces:
         yield chunk([piece])
-        await asyncio.sleep(0)
+        await asyncio.sleep(reply.pace)
     final = {"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": finish,
                              "index": 0}], "usageMetadata": _usage(reply, thoughts), "modelVersion": model}
     yield _frame(final)

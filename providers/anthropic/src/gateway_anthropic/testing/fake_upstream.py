@@ -3,18 +3,18 @@
 ``POST /v1/messages``: JSON ``message`` objects, or with ``"stream": true`` SSE frames
 (``event: message_start`` ... ``event: message_stop``, ``ping`` included); errors as
 ``{"type":"error","error":{"type":...,"message":...},"request_id":...}`` with a ``request-id`` header and
-``retry-after`` on 429. Every received body is recorded in ``app.state.requests``.
+``retry-after`` on 429. Wrap it in :class:`gateway_core.testing.UpstreamRecorder` to see what it received.
 
 Beyond the echo protocol (:mod:`gateway_core.echo`), it checks what the real API rejects (empty text blocks,
 tool_use without a tool_result right after, tool blocks without tools, a first assistant turn, temperature
 with top_p, a bad thinking budget, a thinking signature that is not the one it issued), and:
 
-- with ``thinking`` enabled, answers with a thinking block first (``Thinking about: <prompt>``, signed);
-  ``omit!`` makes that thinking block empty (still signed);
-- ``sleep!`` waits 5 s before answering (timeouts); ``midstream-error!`` streams a little then an ``error``
-  event (``overloaded_error``); ``error:529`` answers 529 ``overloaded_error``;
-- ``refuse!`` stops with ``refusal``; ``cache?`` reports cache read/creation tokens; ``two-blocks!`` answers
-  with two text blocks; ``noargs!`` calls the first tool with no arguments.
+- with ``thinking`` enabled, answers with a thinking block first (``Thinking about: <prompt>``, or the echo
+  reply's reasoning for ``think!``, signed); ``omit!`` makes that thinking block empty (still signed);
+- ``stream-error!`` streams a little then an ``error`` event (``overloaded_error``); ``error:529`` answers
+  529 ``overloaded_error``; ``refuse!`` stops with ``refusal``;
+- ``cache?`` reports cache read/creation tokens; ``two-blocks!`` answers with two text blocks; ``noargs!``
+  calls the first tool with no arguments.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from gateway_core.echo import EchoRequest, chunk_text, echo_reply
+from gateway_core.echo import EchoReply, EchoRequest, chunk_text, echo_reply
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -128,7 +128,7 @@ def _echo_request(body: dict[str, Any]) -> EchoRequest:
     echo.system = [system] if isinstance(system, str) else [block["text"] for block in system]
     for message in body["messages"]:
         content = message["content"]
-        blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": content}] if isinstance(content, str) else content
         parts = []
         for block in blocks:
             kind = block["type"]
@@ -136,6 +136,8 @@ def _echo_request(body: dict[str, Any]) -> EchoRequest:
                 parts.append(block["text"])
             elif kind == "image":
                 echo.images += 1
+            elif kind == "document":
+                echo.files += 1
             elif kind == "tool_use":
                 parts.append(f"call {block['name']}({json.dumps(block['input'])})")
             elif kind == "tool_result" and isinstance(block.get("content"), list):
@@ -145,6 +147,7 @@ def _echo_request(body: dict[str, Any]) -> EchoRequest:
     last = body["messages"][-1]
     if last["role"] == "user" and not isinstance(last["content"], str) and last["content"][-1]["type"] == "tool_result":
         echo.tool_output = _text_of(last["content"][-1].get("content", ""))
+    echo.json_output = "format" in (body.get("output_config") or {})
     echo.tools = [tool["name"] for tool in body.get("tools") or []]
     choice = body.get("tool_choice") or {"type": "auto"}
     echo.tool_choice = {"auto": "auto", "any": "required", "tool": "required", "none": "none"}[choice["type"]]
@@ -157,13 +160,14 @@ def _prompt(echo: EchoRequest) -> str:
     return next((text for role, text in reversed(echo.turns) if role == "user"), "").strip()
 
 
-def _plan(body: dict[str, Any], echo: EchoRequest) -> tuple[list[dict[str, Any]], str, dict[str, Any], bool]:
-    """(content blocks, stop_reason, usage, cut) of the answer; raises for an echo error."""
-    reply = echo_reply(echo)
+def _plan(
+    body: dict[str, Any], echo: EchoRequest, reply: EchoReply
+) -> tuple[list[dict[str, Any]], str, dict[str, Any]]:
+    """(content blocks, stop_reason, usage) of the answer."""
     prompt = _prompt(echo)
     blocks: list[dict[str, Any]] = []
     if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive"):
-        thinking = "" if prompt == "omit!" else f"Thinking about: {prompt}"
+        thinking = "" if prompt == "omit!" else reply.reasoning or f"Thinking about: {prompt}"
         blocks.append({"type": "thinking", "thinking": thinking, "signature": signature_of(thinking)})
         if prompt == "redact!":
             blocks.append({"type": "redacted_thinking", "data": REDACTED_DATA})
@@ -177,7 +181,7 @@ def _plan(body: dict[str, Any], echo: EchoRequest) -> tuple[list[dict[str, Any]]
         stop_reason = "tool_use"
     elif prompt == "two-blocks!":
         blocks += [{"type": "text", "text": "first block"}, {"type": "text", "text": "second block"}]
-    elif prompt == "refuse!":
+    elif reply.refusal is not None:
         stop_reason = "refusal"
     else:
         blocks.append({"type": "text", "text": reply.text or ""})
@@ -187,7 +191,7 @@ def _plan(body: dict[str, Any], echo: EchoRequest) -> tuple[list[dict[str, Any]]
              "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
     if prompt == "cache?":
         usage.update(cache_creation_input_tokens=3, cache_read_input_tokens=5)
-    return blocks, stop_reason, usage, reply.cut
+    return blocks, stop_reason, usage
 
 
 def _message(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str | None,
@@ -206,7 +210,7 @@ def _frame(event: str, data: dict[str, Any]) -> bytes:
 
 
 async def _sse(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: str, usage: dict[str, Any],
-               cut: bool, prompt: str) -> Any:
+               reply: EchoReply) -> Any:
     start = _message(body, [], None, {**usage, "output_tokens": 1})
     yield _frame("message_start", {"type": "message_start", "message": start})
     yield _frame("ping", {"type": "ping"})
@@ -217,15 +221,14 @@ async def _sse(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: 
                                                  "content_block": {"type": "text", "text": ""}})
             chunks = chunk_text(block["text"])
             for number, piece in enumerate(chunks):
-                if cut and number == len(chunks) // 2:
+                if reply.cut and number == len(chunks) // 2:
                     return  # the body ends with no message_stop
                 yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
                                                      "delta": {"type": "text_delta", "text": piece}})
-                if prompt == "midstream-error!":
-                    yield _frame("error", {"type": "error", "error": {"type": "overloaded_error",
-                                                                      "message": "Overloaded"}})
-                    return
-                await asyncio.sleep(0)
+                await asyncio.sleep(reply.pace)
+            if reply.stream_error:
+                yield _frame("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+                return
         elif kind == "thinking":
             yield _frame("content_block_start", {"type": "content_block_start", "index": index,
                                                  "content_block": {"type": "thinking", "thinking": "",
@@ -264,32 +267,26 @@ async def messages(request: Request) -> Response:
     if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
         return _error(401, "x-api-key header is required")
     body = await request.json()
-    request.app.state.requests.append(body)
-    request.app.state.headers.append(dict(request.headers))
     try:
         _check(body)
     except Rejected as exc:
         return _error(400, str(exc))
     echo = _echo_request(body)
-    prompt = _prompt(echo)
-    if prompt == "sleep!":
-        await asyncio.sleep(5)
-    if prompt == "error:529":
-        return _error(529, "Overloaded")
     reply = echo_reply(echo)
+    await asyncio.sleep(reply.delay)
+    if reply.error_status == 529:
+        return _error(529, "Overloaded")
     if reply.error_status is not None:
         return _error(reply.error_status, f"fake upstream error {reply.error_status}")
-    blocks, stop_reason, usage, cut = _plan(body, echo)
+    blocks, stop_reason, usage = _plan(body, echo, reply)
     headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
     if body.get("stream"):
-        return StreamingResponse(_sse(body, blocks, stop_reason, usage, cut, prompt),
+        return StreamingResponse(_sse(body, blocks, stop_reason, usage, reply),
                                  media_type="text/event-stream", headers=headers)
     return JSONResponse(_message(body, blocks, stop_reason, usage), headers=headers)
 
 
 def create_app() -> Starlette:
-    """The fake upstream; ``app.state.requests`` lists every JSON body received (``headers`` their headers)."""
+    """The fake upstream."""
     app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
-    app.state.requests = []
-    app.state.headers = []
     return app

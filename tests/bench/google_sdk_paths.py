@@ -1,18 +1,16 @@
 """CPU per request: google-genai's typed path vs this plugin's raw path, against the fake upstream.
 
 The fake upstream runs in a subprocess, so ``time.process_time`` counts only the client side (SDK + plugin).
-Usage: ``python scripts/measure_cpu.py [N]``.
+Usage: ``python tests/bench/google_sdk_paths.py [N]``. A bench script, not a test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -20,17 +18,12 @@ import msgspec
 from gateway_core import ProviderSettings
 from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
+from gateway_core.testing import free_port
 from gateway_google import plugin
+from gateway_google.options import GoogleOptions
 
-HERE = Path(__file__).resolve().parent.parent
 PROMPT = " ".join(f"word{i}" for i in range(40))  # a 40-chunk stream, a 40-word answer
 BODY = {"model": "gemini-2.5-flash", "instructions": "Be brief.", "input": PROMPT, "temperature": 0.5}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def typed_deltas(response: Any) -> list[d.Delta]:
@@ -47,12 +40,13 @@ def typed_deltas(response: Any) -> list[d.Delta]:
 async def main(n: int) -> None:
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-c", f"import uvicorn; from tests.fake_upstream import create_app; "
-         f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"], cwd=HERE)
+        [sys.executable, "-c", f"import uvicorn; from gateway_google.testing.fake_upstream import create_app; "
+         f"uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"])
     try:
         await asyncio.sleep(1.5)
         settings = ProviderSettings(name="google", type="google", api_key="k", base_url=f"http://127.0.0.1:{port}")
-        client = plugin.gateway_create_client(settings)
+        options = GoogleOptions()
+        client = plugin.gateway_create_client(settings, options)
         from google.genai import types
 
         request = decode_request(msgspec.json.encode(BODY))
@@ -62,11 +56,11 @@ async def main(n: int) -> None:
         contents = [types.Content(role="user", parts=[types.Part(text=PROMPT)])]
 
         async def raw_json() -> None:
-            native = plugin.gateway_translate(request, "gemini-2.5-flash", settings)
+            native = plugin.gateway_translate(request, "gemini-2.5-flash", options)
             await plugin.gateway_invoke(client, native)
 
         async def raw_stream() -> None:
-            native = plugin.gateway_translate(request, "gemini-2.5-flash", settings)
+            native = plugin.gateway_translate(request, "gemini-2.5-flash", options)
             async for _ in await plugin.gateway_stream(client, native):
                 pass
 

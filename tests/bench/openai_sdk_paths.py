@@ -1,7 +1,7 @@
 """CPU per request of the plugin's raw path (the SDK's generic post with cast_to=httpx2.Response + msgspec) against the
-SDK's typed path (pydantic models), in both upstream modes, streaming and not. Not part of the test suite.
+SDK's typed path (pydantic models), in both upstream modes, streaming and not. A bench script, not a test.
 
-    python providers/openai/bench_paths.py [N]
+    python tests/bench/openai_sdk_paths.py [N]
 
 The fake upstream runs in a child process, so ``time.process_time`` counts only the client side: the SDK
 call, the body decoding and the translation into deltas.
@@ -14,15 +14,14 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 from gateway_core import ProviderSettings
+from gateway_core.config import convert_options
 from gateway_core.contract import deltas as d
 from gateway_core.decode import decode_request
 from gateway_openai import plugin
+from gateway_openai.options import Options
 
 BODY = b'{"model": "gpt-4o-mini", "instructions": "Be brief.", "input": "one two three four five six seven eight"}'
 
@@ -31,7 +30,8 @@ def _serve(port_out: Any) -> None:
     import socket
 
     import uvicorn
-    from tests.fake_upstream import create_app
+
+    from gateway_openai.testing.fake_upstream import create_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -112,11 +112,12 @@ async def main(n: int, base_url: str) -> None:
     ):
         settings = ProviderSettings(name="bench", type="openai", api_key="sk-bench", base_url=base_url,
                                     options={"mode": mode})
-        client = plugin.gateway_create_client(settings)
+        options = convert_options(Options, settings)
+        client = plugin.gateway_create_client(settings, options)
         for stream, raw, typed in ((False, raw_invoke, typed_json), (True, raw_stream, typed_stream)):
             request = decode_request(BODY)
             request.stream = stream
-            native = plugin.gateway_translate(request, "gpt-4o-mini", settings)
+            native = plugin.gateway_translate(request, "gpt-4o-mini", options)
             raw_ms = await measure(raw, client, native, n)
             typed_ms = await measure(typed, client, native, n)
             print(f"{mode:<18}{'stream' if stream else 'json':<12}{raw_ms:>8.3f}{typed_ms:>8.3f}")

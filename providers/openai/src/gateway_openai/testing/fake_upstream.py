@@ -2,9 +2,8 @@
 
 JSON bodies, SSE framing and event names, error bodies (``{"error": {message, type, param, code}}``) and
 headers (``x-request-id``, ``retry-after`` on 429) are OpenAI's. Answers follow the echo protocol
-(:mod:`gateway_core.echo`) plus three prompts of this fake: ``slow!`` (sleeps 3 s first, for timeouts),
-``think!`` (reasoning, then the text ``thought``) and ``refuse!`` (a refusal). Every request body is recorded
-in ``app.state.requests`` as ``(path, body)``.
+(:mod:`gateway_core.echo`, including ``slow!``, ``think!``, ``refuse!``, ``stream-error!`` and ``endless!``).
+Wrap it in :class:`gateway_core.testing.UpstreamRecorder` to see what it received.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ UPSTREAM_MODEL = "gpt-4o-mini-2024-07-18"
 ENCRYPTED = "gAAAAABo-opaque-openai-reasoning-blob"
 _ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "invalid_request_error",
                 404: "invalid_request_error", 429: "requests", 500: "server_error", 503: "server_error"}
+_JSON_FORMATS = ("json_schema", "json_object")
 _ERROR_CODES = {401: "invalid_api_key", 404: "model_not_found", 429: "rate_limit_exceeded"}
 
 
@@ -42,10 +42,6 @@ def _text_of(content: Any, text_types: tuple[str, ...]) -> str:
     if not content:
         return ""
     return "".join(part.get("text", "") for part in content if part.get("type") in text_types)
-
-
-def _special(echo: EchoRequest) -> str:
-    return next((text for role, text in reversed(echo.turns) if role == "user"), "").strip()
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -67,6 +63,7 @@ def echo_from_responses(body: dict[str, Any]) -> EchoRequest:
             text = _text_of(content, ("input_text", "output_text"))
             if isinstance(content, list):
                 echo.images += sum(1 for part in content if part.get("type") == "input_image")
+                echo.files += sum(1 for part in content if part.get("type") == "input_file")
             if item["role"] in ("system", "developer"):
                 echo.system.append(text)
             else:
@@ -77,6 +74,7 @@ def echo_from_responses(body: dict[str, Any]) -> EchoRequest:
             echo.system.append("compacted: " + _open_compaction(item["encrypted_content"]))
     if items and items[-1].get("type") == "function_call_output":
         echo.tool_output = _text_of(items[-1]["output"], ("input_text",))
+    echo.json_output = ((body.get("text") or {}).get("format") or {}).get("type") in _JSON_FORMATS
     echo.tools = [tool["name"] for tool in body.get("tools") or []]
     choice = body.get("tool_choice")
     if isinstance(choice, str):
@@ -99,6 +97,7 @@ def echo_from_chat(body: dict[str, Any]) -> EchoRequest:
         text = _text_of(content, ("text",))
         if isinstance(content, list):
             echo.images += sum(1 for part in content if part.get("type") == "image_url")
+            echo.files += sum(1 for part in content if part.get("type") == "file")
         if role in ("system", "developer"):
             echo.system.append(text)
         elif role in ("user", "assistant"):
@@ -110,6 +109,7 @@ def echo_from_chat(body: dict[str, Any]) -> EchoRequest:
                 echo.turns.append((role, text))
     if messages and messages[-1]["role"] == "tool":
         echo.tool_output = _text_of(messages[-1].get("content"), ("text",))
+    echo.json_output = (body.get("response_format") or {}).get("type") in _JSON_FORMATS
     echo.tools = [tool["function"]["name"] for tool in body.get("tools") or []]
     choice = body.get("tool_choice")
     if isinstance(choice, str):
@@ -166,23 +166,23 @@ def _resource(body: dict[str, Any], status: str, output: list[Any], usage: Any) 
     }
 
 
-def _responses_items(reply: EchoReply, prompt: str, status: str) -> list[dict[str, Any]]:
+def _responses_items(reply: EchoReply, status: str) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    if prompt == "think!":
+    if reply.reasoning:
         items.append({"id": f"rs_{_hex()}", "type": "reasoning", "encrypted_content": ENCRYPTED,
-                      "summary": [{"type": "summary_text", "text": "thinking hard"}]})
+                      "summary": [{"type": "summary_text", "text": reply.reasoning}]})
     if reply.call_name is not None:
         items.append({"id": f"fc_{_hex()}", "type": "function_call", "status": "completed",
                       "arguments": reply.call_arguments, "call_id": f"call_{_hex()}", "name": reply.call_name})
     else:
-        part = ({"type": "refusal", "refusal": "I can't help with that."} if prompt == "refuse!" else
+        part = ({"type": "refusal", "refusal": reply.refusal} if reply.refusal else
                 {"type": "output_text", "annotations": [], "logprobs": [], "text": reply.text or ""})
         items.append({"id": f"msg_{_hex()}", "type": "message", "status": status, "role": "assistant",
                       "content": [part]})
     return items
 
 
-async def _responses_stream(body: dict[str, Any], reply: EchoReply, prompt: str) -> AsyncIterator[bytes]:
+async def _responses_stream(body: dict[str, Any], reply: EchoReply) -> AsyncIterator[bytes]:
     seq = 0
 
     def frame(data: dict[str, Any]) -> bytes:
@@ -192,7 +192,7 @@ async def _responses_stream(body: dict[str, Any], reply: EchoReply, prompt: str)
         return _sse(data["type"], data)
 
     status = "incomplete" if reply.finish == "length" else "completed"
-    items = _responses_items(reply, prompt, status)
+    items = _responses_items(reply, status)
     yield frame({"type": "response.created", "response": _resource(body, "in_progress", [], None)})
     yield frame({"type": "response.in_progress", "response": _resource(body, "in_progress", [], None)})
     for index, item in enumerate(items):
@@ -232,11 +232,18 @@ async def _responses_stream(body: dict[str, Any], reply: EchoReply, prompt: str)
             for number, piece in enumerate(chunks):
                 if reply.cut and number == len(chunks) // 2:
                     return  # the connection ends with no terminal event
+                await asyncio.sleep(reply.pace)
                 if refusal:
                     yield frame({"type": "response.refusal.delta", **common, "delta": piece})
                 else:
                     yield frame({"type": "response.output_text.delta", **common, "delta": piece, "logprobs": [],
                                  "obfuscation": "x"})
+            if reply.stream_error:
+                yield frame({"type": "error", "code": "server_error", "message": "overloaded", "param": None})
+                failed = _resource(body, "failed", [], None)
+                failed["error"] = {"code": "server_error", "message": "overloaded"}
+                yield frame({"type": "response.failed", "response": failed})
+                return
             if refusal:
                 yield frame({"type": "response.refusal.done", **common, "refusal": text})
             else:
@@ -266,7 +273,6 @@ def _checksum(summary: str) -> str:
 async def compact_endpoint(request: Request) -> Response:
     """``POST /v1/responses/compact``: user messages kept, the rest sealed into one compaction item."""
     body = await request.json()
-    request.app.state.requests.append(("/v1/responses/compact", body))
     try:
         echo = echo_from_responses(body)
     except ValueError as exc:
@@ -285,37 +291,19 @@ async def compact_endpoint(request: Request) -> Response:
 async def responses_endpoint(request: Request) -> Response:
     """``POST /v1/responses``."""
     body = await request.json()
-    request.app.state.requests.append(("/v1/responses", body))
-    request.app.state.headers.append(dict(request.headers))
     try:
         echo = echo_from_responses(body)
     except ValueError as exc:
         return _error(400, str(exc))
-    prompt = _special(echo)
-    if prompt == "slow!":
-        await asyncio.sleep(3)
-    if prompt == "stream-error!" and body.get("stream"):
-        return _sse_response(_responses_error_stream(body))
     reply = echo_reply(echo)
+    await asyncio.sleep(reply.delay)
     if reply.error_status is not None:
         return _error(reply.error_status)
-    if prompt == "think!":
-        reply.text = "thought"
     if body.get("stream"):
-        return _sse_response(_responses_stream(body, reply, prompt))
+        return _sse_response(_responses_stream(body, reply))
     status = "incomplete" if reply.finish == "length" else "completed"
-    return JSONResponse(_resource(body, status, _responses_items(reply, prompt, status), _usage(reply)),
+    return JSONResponse(_resource(body, status, _responses_items(reply, status), _usage(reply)),
                         headers={"x-request-id": f"req_{_hex()}"})
-
-
-async def _responses_error_stream(body: dict[str, Any]) -> AsyncIterator[bytes]:
-    yield _sse("response.created", {"type": "response.created", "sequence_number": 0,
-                                    "response": _resource(body, "in_progress", [], None)})
-    yield _sse("error", {"type": "error", "sequence_number": 1, "code": "rate_limit_exceeded",
-                         "message": "slow down", "param": None})
-    failed = _resource(body, "failed", [], None)
-    failed["error"] = {"code": "rate_limit_exceeded", "message": "slow down"}
-    yield _sse("response.failed", {"type": "response.failed", "sequence_number": 2, "response": failed})
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -336,7 +324,7 @@ def _finish_reason(reply: EchoReply) -> str:
     return "length" if reply.finish == "length" else "stop"
 
 
-async def _chat_stream(body: dict[str, Any], reply: EchoReply, prompt: str, tool_ids: bool) -> AsyncIterator[bytes]:
+async def _chat_stream(body: dict[str, Any], reply: EchoReply, tool_ids: bool) -> AsyncIterator[bytes]:
     base = {"id": f"chatcmpl-{_hex()}", "object": "chat.completion.chunk", "created": int(time.time()),
             "model": UPSTREAM_MODEL, "service_tier": "default", "system_fingerprint": "fp_fake"}
     usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -348,8 +336,8 @@ async def _chat_stream(body: dict[str, Any], reply: EchoReply, prompt: str, tool
         return _sse(None, data)
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
-    if prompt == "think!":
-        for piece in chunk_text("thinking hard"):
+    if reply.reasoning:
+        for piece in chunk_text(reply.reasoning):
             yield chunk({"reasoning_content": piece})
     if reply.call_name is not None:
         first: dict[str, Any] = {"index": 0, "type": "function", "function": {"name": reply.call_name, "arguments": ""}}
@@ -358,14 +346,18 @@ async def _chat_stream(body: dict[str, Any], reply: EchoReply, prompt: str, tool
         yield chunk({"tool_calls": [first]})
         for piece in chunk_text(reply.call_arguments or ""):
             yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
-    elif prompt == "refuse!":
-        yield chunk({"refusal": "I can't help with that."})
+    elif reply.refusal:
+        yield chunk({"refusal": reply.refusal})
     else:
         chunks = chunk_text(reply.text or "")
         for number, piece in enumerate(chunks):
             if reply.cut and number == len(chunks) // 2:
                 return  # the connection ends with no finish_reason and no [DONE]
+            await asyncio.sleep(reply.pace)
             yield chunk({"content": piece})
+        if reply.stream_error:
+            yield _sse(None, {"error": {"message": "overloaded", "type": "server_error", "code": "server_error"}})
+            return
     yield chunk({}, _finish_reason(reply))
     if usage:
         yield _sse(None, {**base, "choices": [], "usage": _chat_usage(reply)})
@@ -375,33 +367,25 @@ async def _chat_stream(body: dict[str, Any], reply: EchoReply, prompt: str, tool
 async def chat_endpoint(request: Request) -> Response:
     """``POST /v1/chat/completions``."""
     body = await request.json()
-    request.app.state.requests.append(("/v1/chat/completions", body))
-    request.app.state.headers.append(dict(request.headers))
     echo = echo_from_chat(body)
-    prompt = _special(echo)
-    if prompt == "slow!":
-        await asyncio.sleep(3)
-    if prompt == "stream-error!" and body.get("stream"):
-        return _sse_response(_chat_error_stream())
     reply = echo_reply(echo)
+    await asyncio.sleep(reply.delay)
     if reply.error_status is not None:
         return _error(reply.error_status)
-    if prompt == "think!":
-        reply.text = "thought"
     tool_ids = request.app.state.tool_ids
     if body.get("stream"):
-        return _sse_response(_chat_stream(body, reply, prompt, tool_ids))
+        return _sse_response(_chat_stream(body, reply, tool_ids))
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
-    if prompt == "think!":
-        message["reasoning_content"] = "thinking hard"
+    if reply.reasoning:
+        message["reasoning_content"] = reply.reasoning
     if reply.call_name is not None:
         call: dict[str, Any] = {"type": "function",
                                 "function": {"name": reply.call_name, "arguments": reply.call_arguments}}
         if tool_ids:
             call["id"] = f"call_{_hex()}"
         message["tool_calls"] = [call]
-    elif prompt == "refuse!":
-        message["refusal"] = "I can't help with that."
+    elif reply.refusal:
+        message["refusal"] = reply.refusal
     else:
         message["content"] = reply.text
     return JSONResponse({
@@ -412,12 +396,6 @@ async def chat_endpoint(request: Request) -> Response:
     }, headers={"x-request-id": f"req_{_hex()}"})
 
 
-async def _chat_error_stream() -> AsyncIterator[bytes]:
-    yield _sse(None, {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": UPSTREAM_MODEL,
-                      "choices": [{"index": 0, "delta": {"content": "partial "}, "finish_reason": None}]})
-    yield _sse(None, {"error": {"message": "slow down", "type": "rate_limit_error", "code": "rate_limit_exceeded"}})
-
-
 def create_app(*, tool_ids: bool = True) -> Starlette:
     """The fake server. ``tool_ids=False`` omits chat tool-call ids (as Ollama may)."""
     app = Starlette(routes=[
@@ -425,7 +403,5 @@ def create_app(*, tool_ids: bool = True) -> Starlette:
         Route("/v1/responses", responses_endpoint, methods=["POST"]),
         Route("/v1/chat/completions", chat_endpoint, methods=["POST"]),
     ])
-    app.state.requests = []
-    app.state.headers = []
     app.state.tool_ids = tool_ids
     return app
