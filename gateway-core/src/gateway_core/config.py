@@ -37,6 +37,7 @@ class ProviderSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     timeout: Annotated[float, Meta(gt=0)] = 600.0
     connect_timeout: Annotated[float, Meta(gt=0)] = 10.0
     headers: dict[str, str] = field(default_factory=dict)
+    max_response_bytes: Annotated[int, Meta(ge=1024)] = 16 * 1024 * 1024
     models: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
 
