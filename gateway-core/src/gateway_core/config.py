@@ -20,6 +20,7 @@ import yaml
 from msgspec import Meta, Struct, field
 
 from .compaction import CompactionSettings
+from .redact import mask_url
 from .store import StoreSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -46,7 +47,8 @@ class ProviderSettings(Struct, forbid_unknown_fields=True, kw_only=True):
 
     def __repr__(self) -> str:  # never show the key in a log line or a traceback
         key = "'***'" if self.api_key else "None"
-        return f"ProviderSettings(name={self.name!r}, type={self.type!r}, api_key={key}, base_url={self.base_url!r})"
+        base_url = mask_url(self.base_url) if self.base_url else None
+        return f"ProviderSettings(name={self.name!r}, type={self.type!r}, api_key={key}, base_url={base_url!r})"
 
 
 class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
