@@ -8,9 +8,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from gateway_core import GatewayError, ModelError
+from gateway_core import GatewayError, ModelError, ResponseTooLargeError
 from gateway_core.contract import deltas as d
 from gateway_core.new_resource import new_resource
+from gateway_core.redact import Redactor
 from gateway_core.stream import ResponseBuilder, StreamInterrupted
 from gateway_core.testing import StreamViolation, parse_sse
 from gateway_core.types import ResponseRequest
@@ -198,3 +199,29 @@ def test_validator_rejects_a_broken_order(openresponses: Any) -> None:
         openresponses.check_stream(broken, done)
     with pytest.raises(StreamViolation):
         openresponses.check_stream(events, False)
+
+
+@pytest.mark.parametrize("delta", [
+    d.TextDelta("x" * 600), d.ReasoningSummaryDelta("x" * 600), d.RefusalDelta("x" * 600),
+    d.FunctionCallArgumentsDelta("x" * 600), d.ReasoningSeal("x" * 1100),
+])
+def test_what_one_response_holds_is_bounded(delta: d.Delta, openresponses: Any) -> None:
+    builder = ResponseBuilder(new_resource(request()), framing="sse", max_chars=1024)
+    builder.start()
+    with pytest.raises(ResponseTooLargeError):
+        builder.feed([d.FunctionCallStart("call_1", "f"), delta, delta])
+    resource = builder.fail(ResponseTooLargeError(1024))
+    events, done = parse_sse(builder.take_frames())
+    assert resource.status == "failed" and resource.error.code == "response_too_large"  # type: ignore[union-attr]
+    assert done and types(events)[-2:] == ["error", "failed"]
+
+
+def test_fail_redacts_every_failure_it_emits_and_keeps() -> None:
+    redactor = Redactor.for_instance("sk-live-0123456789abcd", {})
+    builder = ResponseBuilder(new_resource(request()), framing="sse", redact=redactor.error)
+    builder.start()
+    builder.feed([d.TextDelta("hi"), d.Finish(error_code="upstream", error_message="key sk-live-0123456789abcd")])
+    resource = builder.finish()
+    frames = builder.take_frames().decode()
+    assert resource.error.message == "key ***"  # type: ignore[union-attr]
+    assert "0123456789abcd" not in frames and "key ***" in frames

@@ -28,6 +28,7 @@ from .contract import (
     ReasoningSummaryDelta,
     ReasoningTextDelta,
     RefusalDelta,
+    ResponseTooLargeError,
     TextDelta,
     UnsupportedMediaTypeError,
     UsageDelta,
@@ -35,6 +36,7 @@ from .contract import (
     hookimpl,
     parse_retry_after,
     upstream_connection_error,
+    upstream_redirect,
     upstream_timeout,
 )
 
@@ -64,9 +66,11 @@ __all__ = [
     "ReasoningSummaryDelta",
     "ReasoningTextDelta",
     "RefusalDelta",
+    "ResponseTooLargeError",
     "TextDelta",
     "UnsupportedMediaTypeError",
     "upstream_connection_error",
+    "upstream_redirect",
     "upstream_timeout",
     "UsageDelta",
 ]

@@ -9,6 +9,7 @@ import sys
 from .config import ConfigError, GatewayConfig, load_config
 from .logs import configure_logging
 from .plugins import PluginError, create_plugins
+from .redact import mask_url
 from .workers import resolve_workers
 
 
@@ -79,7 +80,7 @@ def _providers(args: argparse.Namespace) -> int:
     print("configured instances:")
     for name, instance in sorted(gateway.instances.items()):
         key = "key set" if instance.settings.api_key else "no key"
-        base = instance.settings.base_url or "default URL"
+        base = mask_url(instance.settings.base_url) if instance.settings.base_url else "default URL"
         print(f"  {name:<12} type={instance.kind:<10} {key:<8} {base}")
     return 0
 

@@ -1,7 +1,10 @@
 """Configuration: YAML with ``${VAR}`` / ``${VAR:-default}`` from the environment, validated into typed settings.
 
-Every problem is reported as :class:`ConfigError` naming the file, the key and what is wrong. The schema is
-documented key by key in ``config/gateway.example.yaml``.
+The YAML is parsed first; ``${VAR}`` is then substituted into the parsed string values, so an environment
+value is only ever a value (it cannot add keys or structure), and a value that must be a number or a boolean
+(``port: ${PORT}``) is converted from its text. Every problem is reported as :class:`ConfigError` naming the
+file, the key and what is wrong, never the value (it may be a substituted secret). The schema is documented
+key by key in ``config/gateway.example.yaml``.
 """
 
 from __future__ import annotations
@@ -130,14 +133,32 @@ def substitute_env(text: str, environ: Mapping[str, str]) -> str:
     return _ENV.sub(replace, text)
 
 
+def substitute_values(data: Any, environ: Mapping[str, str]) -> Any:
+    """``data`` (parsed YAML) with :func:`substitute_env` applied to every string value (keys stay as written)."""
+    if isinstance(data, str):
+        return substitute_env(data, environ) if "${" in data else data
+    if isinstance(data, dict):
+        return {key: substitute_values(value, environ) for key, value in data.items()}
+    if isinstance(data, list):
+        return [substitute_values(value, environ) for value in data]
+    return data
+
+
 def parse_config(text: str, source: str, environ: Mapping[str, str] | None = None) -> GatewayConfig:
     """Parse YAML text into a :class:`GatewayConfig`; ``source`` names the file in error messages."""
     environ = os.environ if environ is None else environ
     try:
-        data = yaml.safe_load(substitute_env(text, environ))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from None
-    return config_from_data(data or {}, source)
+        raise ConfigError(f"{source}: not valid YAML: {_yaml_problem(exc)}") from None
+    return config_from_data(substitute_values(data or {}, environ), source)
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """Where and what the YAML error is, without the snippet of text PyYAML would quote."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
 
 
 def config_from_data(data: Any, source: str = "<dict>") -> GatewayConfig:
@@ -192,9 +213,10 @@ def convert_options(options_type: type[Any] | None, settings: ProviderSettings, 
 
 
 def _convert(data: Any, kind: type[Any], source: str, prefix: str) -> Any:
-    """``msgspec.convert`` with errors as ``file: key 'a.b': problem``."""
+    """``msgspec.convert`` with errors as ``file: key 'a.b': problem``. Not strict: a substituted ``${VAR}`` is
+    text, and ``"8080"`` must still be a port."""
     try:
-        return msgspec.convert(data, kind, str_keys=True)
+        return msgspec.convert(data, kind, str_keys=True, strict=False)
     except msgspec.ValidationError as exc:
         text = str(exc)
         match = _PATH.search(text)

@@ -7,10 +7,12 @@ from .contract.errors import (
     NotFoundError,
     PayloadTooLargeError,
     RateLimitError,
+    ResponseTooLargeError,
     UnsupportedMediaTypeError,
     error_for_status,
     parse_retry_after,
     upstream_connection_error,
+    upstream_redirect,
     upstream_timeout,
 )
 
@@ -21,9 +23,11 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "UnsupportedMediaTypeError",
     "error_for_status",
     "parse_retry_after",
     "upstream_connection_error",
+    "upstream_redirect",
     "upstream_timeout",
 ]

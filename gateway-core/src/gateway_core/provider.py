@@ -16,6 +16,7 @@ from .contract.deltas import Delta
 from .contract.errors import GatewayError
 from .contract.provider import Capabilities, ProviderInfo
 from .contract.settings import ProviderSettings
+from .redact import Redactor
 from .types import ResponseRequest
 
 
@@ -64,7 +65,7 @@ class BoundProvider:
         self._stream: Callable[..., Any] | None = None
         self._close: Callable[..., Any] | None = None
         self._compact: Callable[..., Any] | None = None
-        self._redact = settings.api_key if settings.api_key and len(settings.api_key) >= 6 else None
+        self.redactor = Redactor.for_instance(settings.api_key, settings.headers)
 
     def start(self) -> None:
         """Create the SDK client (once) and bind the hooks that use it."""
@@ -99,14 +100,16 @@ class BoundProvider:
         return None if self._compact is None else await self._compact(request, model)
 
     def map_error(self, error: BaseException) -> GatewayError:
-        """The plugin's mapping of an SDK exception, with this instance's key redacted from the message."""
+        """The plugin's mapping of an exception (a ``GatewayError`` as it is), with this instance's secrets
+        redacted from the message: every error of a call to this instance passes here or :meth:`redact`."""
         mapped = error if isinstance(error, GatewayError) else self._map_error(error)  # type: ignore[misc]
         if mapped is None:
             mapped = GatewayError(
                 f"the upstream call to provider '{self.name}' failed ({type(error).__name__})",
                 code="upstream_error",
             )
-        key = self._redact
-        if key is not None and key in mapped.message:
-            mapped.message = mapped.message.replace(key, "***")
-        return mapped
+        return self.redactor.error(mapped)
+
+    def redact(self, error: GatewayError) -> GatewayError:
+        """``error`` with this instance's key, masked key forms and secret header values removed."""
+        return self.redactor.error(error)

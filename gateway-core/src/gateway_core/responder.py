@@ -16,7 +16,7 @@ from .compaction import Sealer, open_compactions
 from .conversation import Conversations, StoredResponse, has_references
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher, timeout_after
-from .errors import GatewayError, InvalidRequestError, upstream_timeout
+from .errors import GatewayError, InvalidRequestError, ResponseTooLargeError, upstream_timeout
 from .gateway import Gateway
 from .health import monotonic
 from .new_resource import allowed_tool_names, new_resource
@@ -71,11 +71,12 @@ class Responder:
         """A whole (non-streaming) response. Raises ``GatewayError`` when no target answers."""
         attempt = await self.dispatcher.invoke(route, request, partial(check_capabilities, request))
         store = self.conversations.wants_store(request)
-        builder = ResponseBuilder(self._resource(request, route, attempt, store), framing=None,
-                                  allowed_tools=allowed_tool_names(request))
+        builder = _builder(request, route, attempt, store, None)
         try:
             builder.feed(attempt.result)
             resource = builder.finish()
+        except ResponseTooLargeError:
+            raise  # a 502 error object: nothing of the answer is kept
         except GatewayError as error:
             resource = builder.fail(error)
         return self._finish(request, resource, attempt, store), attempt
@@ -85,8 +86,7 @@ class Responder:
         events. Raises ``GatewayError`` when no target could open one."""
         attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
         store = self.conversations.wants_store(request)
-        builder = ResponseBuilder(self._resource(request, route, attempt, store), framing=framing,
-                                  allowed_tools=allowed_tool_names(request))
+        builder = _builder(request, route, attempt, store, framing)
         builder.start()
         return StreamRun(request, route, attempt, builder, store)
 
@@ -103,7 +103,7 @@ class Responder:
                         builder.feed(batch)
                         await write(builder)
                 resource = builder.finish()
-            except GatewayError as error:
+            except GatewayError as error:  # the builder redacts every failure it emits and keeps
                 resource = builder.fail(error)
             except TimeoutError:
                 resource = builder.fail(upstream_timeout(
@@ -126,13 +126,17 @@ class Responder:
             resource.store = False
         return record
 
-    @staticmethod
-    def _resource(request: ResponseRequest, route: Route, attempt: Attempt, store: bool) -> ResponseResource:
-        resource = new_resource(request, store=store)
-        if len(route.targets) > 1:  # a model group: say which target answered
-            resource.metadata = {**resource.metadata, "gateway_provider": attempt.target.instance.name,
-                                 "gateway_model": attempt.target.model}
-        return resource
+
+def _builder(request: ResponseRequest, route: Route, attempt: Attempt, store: bool,
+             framing: str | None) -> ResponseBuilder:
+    """The builder of one response: bounded by, and redacting with, the instance that answered."""
+    instance = attempt.target.instance
+    resource = new_resource(request, store=store)
+    if len(route.targets) > 1:  # a model group: say which target answered
+        resource.metadata = {**resource.metadata, "gateway_provider": instance.name,
+                             "gateway_model": attempt.target.model}
+    return ResponseBuilder(resource, framing=framing, allowed_tools=allowed_tool_names(request),
+                           max_chars=instance.settings.max_response_bytes, redact=instance.redact)
 
 
 def check_supported(request: ResponseRequest) -> None:

@@ -14,6 +14,11 @@ the output items; streaming, it also encodes every event as a whole SSE frame, n
 A failure after the first event (an upstream error mid-stream, an EOF without a finish, a tool call outside
 ``allowed_tools``) ends with an ``error`` event, then ``response.failed`` whose snapshot marks the open item
 ``incomplete``: :meth:`ResponseBuilder.fail`.
+
+What one response may hold is bounded: the characters of text, refusals, reasoning, call names and arguments
+and sealed reasoning are counted as they arrive, and a delta that would pass ``max_chars`` raises
+``response_too_large`` (the response then ends failed). The error of a failed response passes the instance's
+``redact`` before it is emitted or kept, so no failure path can carry the upstream key.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import deltas as d
-from .errors import GatewayError, ModelError
+from .errors import GatewayError, ModelError, ResponseTooLargeError
 from .events import (
     DONE_FRAME,
     ArgumentsDelta,
@@ -132,10 +137,13 @@ class ResponseBuilder:
         "_frames",
         "_index",
         "_item",
+        "_limit",
         "_kind",
         "_part",
         "_part_index",
         "_part_kind",
+        "_redact",
+        "_room",
         "_seq",
         "_usage",
         "done",
@@ -148,8 +156,12 @@ class ResponseBuilder:
         *,
         framing: str | None,
         allowed_tools: frozenset[str] | None = None,
+        max_chars: int = 16 * 1024 * 1024,
+        redact: Callable[[GatewayError], GatewayError] | None = None,
     ) -> None:
         self.resource = resource
+        self._room = self._limit = max_chars
+        self._redact = redact
         self._frames: list[bytes] | None = None if framing is None else []
         self._frame = sse_frame if framing == "sse" else _encode
         self._sse = framing == "sse"
@@ -235,7 +247,9 @@ class ResponseBuilder:
         return resource
 
     def fail(self, error: GatewayError) -> ResponseResource:
-        """End with ``error`` then ``response.failed``; the open item is kept, marked ``incomplete``."""
+        """End with ``error`` (redacted) then ``response.failed``; the open item is kept, marked ``incomplete``."""
+        if self._redact is not None:
+            error = self._redact(error)
         item = self._item
         if item is not None:
             self._flush_open_text()
@@ -261,9 +275,20 @@ class ResponseBuilder:
 
     # -- items and parts --------------------------------------------------------------------------------
 
+    def _take(self, size: int) -> None:
+        """Count ``size`` more characters against the limit; raises :class:`ResponseTooLargeError` past it."""
+        room = self._room - size
+        if room < 0:
+            raise ResponseTooLargeError(self._limit)
+        self._room = room
+
     def _append(self, part_kind: _PartKind, text: str) -> None:
         if not text:
             return
+        room = self._room - len(text)  # _take, inlined: this runs for every text delta
+        if room < 0:
+            raise ResponseTooLargeError(self._limit)
+        self._room = room
         if self._part_kind is not part_kind:
             self._open_part(part_kind)
         self._chunks.append(text)
@@ -350,6 +375,7 @@ class ResponseBuilder:
     def _on_seal(self, delta: d.ReasoningSeal) -> None:
         if self._kind != _REASONING:
             self._open_item(_REASONING, OutputReasoning(new_id("rs"), [], "in_progress"))
+        self._take(len(delta.encrypted_content))
         self._item.encrypted_content = delta.encrypted_content  # type: ignore[union-attr]
         self._close_item("completed")
 
@@ -360,11 +386,13 @@ class ResponseBuilder:
                 f"the model called the tool '{delta.name}', which this request does not allow",
                 code="tool_not_allowed",
             )
+        self._take(len(delta.name) + len(delta.call_id))
         self._open_item(_CALL, OutputFunctionCall(new_id("fc"), delta.call_id, delta.name, "", "in_progress"))
 
     def _on_call_arguments(self, delta: d.FunctionCallArgumentsDelta) -> None:
         if self._kind != _CALL or not delta.text:
             return
+        self._take(len(delta.text))
         self._chunks.append(delta.text)
         self._emit(ArgumentsDelta(0, self._item.id, self._index, delta.text))  # type: ignore[union-attr]
 

@@ -30,10 +30,12 @@ from .errors import (
     NotFoundError,
     PayloadTooLargeError,
     RateLimitError,
+    ResponseTooLargeError,
     UnsupportedMediaTypeError,
     error_for_status,
     parse_retry_after,
     upstream_connection_error,
+    upstream_redirect,
     upstream_timeout,
 )
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT, hookimpl
@@ -66,9 +68,11 @@ __all__ = [
     "ReasoningSummaryDelta",
     "ReasoningTextDelta",
     "RefusalDelta",
+    "ResponseTooLargeError",
     "TextDelta",
     "UnsupportedMediaTypeError",
     "upstream_connection_error",
+    "upstream_redirect",
     "upstream_timeout",
     "UsageDelta",
 ]

@@ -7,6 +7,7 @@
      +-- ModelError                   model_error         500
      +-- UnsupportedMediaTypeError    invalid_request     415
      +-- PayloadTooLargeError         invalid_request     413
+     +-- ResponseTooLargeError        server_error        502  (the upstream's answer is over the limit)
 
 Provider plugins translate their SDK's exceptions at one boundary (the ``gateway_map_error`` hook), mostly
 through :func:`error_for_status`, so every provider maps the same HTTP status the same way.
@@ -112,6 +113,8 @@ def error_for_status(
 
     This is the shared table every provider uses, so a 429 from any SDK becomes the same client error.
     """
+    if 300 <= status < 400:
+        return upstream_redirect(status)
     text = f"upstream error ({status}): {message}" if message else f"upstream error ({status})"
     if status == 400 or status == 422:
         if "context" in message.lower() and ("length" in message.lower() or "window" in message.lower()):
@@ -150,6 +153,22 @@ def upstream_timeout(message: str = "the upstream did not answer in time") -> Ga
 def upstream_connection_error(message: str = "could not connect to the upstream") -> GatewayError:
     """A connection failure talking to the upstream (retryable)."""
     return GatewayError(message, code="upstream_connection_error", retryable=True)
+
+
+class ResponseTooLargeError(GatewayError):
+    """The upstream's answer is over the instance's ``max_response_bytes`` (502: the upstream misbehaved)."""
+
+    status = 502
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upstream's answer is larger than this gateway accepts ({limit} bytes)",
+                         code="response_too_large")
+
+
+def upstream_redirect(status: int) -> GatewayError:
+    """The upstream answered with a redirect, which the gateway never follows (it would carry the key)."""
+    return GatewayError(f"the upstream answered with a redirect ({status}), which the gateway does not follow; "
+                        "check the provider's base_url", code="upstream_redirect", status=502)
 
 
 def parse_retry_after(value: str | None) -> float | None:

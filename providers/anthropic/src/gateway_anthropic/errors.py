@@ -34,8 +34,9 @@ STATUS_OF_TYPE = {
 def from_upstream(
     status: int, upstream_type: str | None, message: str, retry_after: float | None = None
 ) -> GatewayError:
-    """The gateway error for an upstream status (or, for 200 / unknown, the error type) and message."""
-    if status < 400:
+    """The gateway error for an upstream status (or, for 200 / unknown, the error type) and message; a 3xx
+    stays a redirect (``upstream_redirect``)."""
+    if status < 300:
         status = STATUS_OF_TYPE.get(upstream_type or "", 500)
     if status == 400 and "prompt is too long" in message:
         return InvalidRequestError(f"upstream error (400): {message}", code="context_length_exceeded", param="input")

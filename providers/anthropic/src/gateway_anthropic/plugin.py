@@ -13,6 +13,7 @@ from typing import Any
 from gateway_core import GatewayError, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.contract import deltas as d
 from gateway_core.types import ResponseRequest
+from gateway_core.upstream import NO_REDIRECTS_HTTPX, read_bounded
 
 from . import errors, translate
 from .options import AnthropicOptions
@@ -34,7 +35,8 @@ def gateway_provider_info() -> ProviderInfo:
 @hookimpl
 def gateway_create_client(settings: ProviderSettings) -> Any:
     """One ``AsyncAnthropic`` per instance on the SDK's aiohttp transport, SDK retries off, timeouts,
-    base URL and default headers from the instance settings."""
+    base URL and default headers from the instance settings; redirects are never followed (they would carry
+    the key elsewhere)."""
     import httpx2
     from anthropic import AsyncAnthropic, DefaultAioHttpClient
 
@@ -45,7 +47,7 @@ def gateway_create_client(settings: ProviderSettings) -> Any:
         timeout=timeout,
         max_retries=0,
         default_headers=settings.headers or None,
-        http_client=DefaultAioHttpClient(timeout=timeout),
+        http_client=DefaultAioHttpClient(timeout=timeout, **NO_REDIRECTS_HTTPX),
     )
 
 
@@ -62,11 +64,14 @@ def gateway_translate(request: ResponseRequest, model: str, options: AnthropicOp
 
 
 @hookimpl
-async def gateway_invoke(client: Any, native: dict[str, Any]) -> Sequence[d.Delta]:
-    """Non-streaming call on the raw-response path. The explicit ``timeout`` (the client's) skips the SDK's
-    "Streaming is required" guess for large ``max_tokens``."""
-    response = await client.messages.with_raw_response.create(**native, timeout=client.timeout)
-    return message_deltas(await response.read(), native["model"])
+async def gateway_invoke(client: Any, native: dict[str, Any], settings: ProviderSettings) -> Sequence[d.Delta]:
+    """Non-streaming call on the streaming-response path, so the body is read up to ``max_response_bytes``
+    and no further. The explicit ``timeout`` (the client's) skips the SDK's "Streaming is required" guess for
+    large ``max_tokens``."""
+    async with client.messages.with_streaming_response.create(**native, timeout=client.timeout) as response:
+        body = await read_bounded(response.iter_bytes(), settings.max_response_bytes,
+                                  response.headers.get("content-length"))
+    return message_deltas(body, native["model"])
 
 
 @hookimpl

@@ -20,15 +20,19 @@ from typing import Any
 
 import msgspec
 
+from gateway_core.upstream import read_bounded
+
 _encode = msgspec.json.encode
 
 
-async def post(api: Any, path: str, body: dict[str, Any]) -> str:
-    """POST ``body`` to ``path`` (relative to the API version); returns the response body text."""
-    request = api._build_request("post", path, {}, None)
-    request.data = _encode(body)
-    response = await api._async_request_once(request, False, implicit_retry=False)
-    return response.response_stream[0] if response.response_stream else ""
+async def post(api: Any, path: str, body: dict[str, Any], limit: int) -> bytes:
+    """POST ``body`` to ``path`` (relative to the API version); returns the response body, read on the
+    streaming path up to ``limit`` bytes (``ResponseTooLargeError`` past it, or by ``Content-Length``)."""
+    raw = await post_stream(api, path, body)
+    try:
+        return await read_bounded(raw.chunks(), limit, raw.content_length())
+    finally:
+        await raw.close()
 
 
 class RawStream:
@@ -46,6 +50,10 @@ class RawStream:
         if content is not None and hasattr(content, "iter_any"):  # aiohttp.ClientResponse
             return content.iter_any()  # type: ignore[no-any-return]
         return response.aiter_bytes()  # type: ignore[no-any-return]  # httpx.Response
+
+    def content_length(self) -> str | None:
+        """The declared ``Content-Length``, if any."""
+        return self._response.headers.get("content-length")  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         """Release the connection (closing it if the body was not read to the end)."""

@@ -12,6 +12,7 @@ from typing import Any
 from gateway_core import GatewayError, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.contract import deltas as d
 from gateway_core.types import ResponseRequest
+from gateway_core.upstream import NO_REDIRECTS_ANY
 
 from . import _sdk
 from .errors import map_error
@@ -24,11 +25,12 @@ from .translate import GeminiRequest, translate
 class GoogleClient:
     """One instance's google-genai client and its lower-level API client (see ``_sdk``)."""
 
-    __slots__ = ("sdk", "api")
+    __slots__ = ("sdk", "api", "limit")
 
-    def __init__(self, sdk: Any) -> None:
+    def __init__(self, sdk: Any, limit: int) -> None:
         self.sdk = sdk
         self.api = sdk.aio._api_client
+        self.limit = limit
 
 
 @hookimpl
@@ -44,7 +46,8 @@ def gateway_provider_info() -> ProviderInfo:
 
 @hookimpl
 def gateway_create_client(settings: ProviderSettings, options: GoogleOptions) -> GoogleClient:
-    """One ``google.genai.Client`` per instance: aiohttp transport, no SDK retries, timeouts from settings.
+    """One ``google.genai.Client`` per instance: aiohttp transport, no SDK retries, timeouts from settings,
+    redirects never followed (they would carry ``x-goog-api-key`` elsewhere).
 
     ``options.vertexai`` switches to Vertex AI: with ``project``/``location`` it authenticates with
     Application Default Credentials (``options.credentials_file`` may name a service-account file),
@@ -59,6 +62,8 @@ def gateway_create_client(settings: ProviderSettings, options: GoogleOptions) ->
         api_version=options.api_version or (None if vertexai else "v1beta"),
         headers=dict(settings.headers) or None,
         timeout=int(settings.timeout * 1000),  # milliseconds
+        client_args=NO_REDIRECTS_ANY,
+        async_client_args=NO_REDIRECTS_ANY,
     )
     if vertexai:
         project, location = options.project, options.location
@@ -75,7 +80,7 @@ def gateway_create_client(settings: ProviderSettings, options: GoogleOptions) ->
             sdk = genai.Client(vertexai=True, api_key=settings.api_key, http_options=http_options)
     else:
         sdk = genai.Client(vertexai=False, api_key=settings.api_key, http_options=http_options)
-    return GoogleClient(sdk)
+    return GoogleClient(sdk, settings.max_response_bytes)
 
 
 @hookimpl
@@ -94,7 +99,7 @@ def gateway_translate(request: ResponseRequest, model: str, options: GoogleOptio
 @hookimpl
 async def gateway_invoke(client: GoogleClient, native: GeminiRequest) -> Sequence[d.Delta]:
     """``generateContent``, the JSON body decoded straight into deltas."""
-    body = await _sdk.post(client.api, f"{native.model_path}:generateContent", native.body)
+    body = await _sdk.post(client.api, f"{native.model_path}:generateContent", native.body, client.limit)
     return response_deltas(body, native.model)
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_core import Capabilities, CompactedWindow, Delta, GatewayError, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.types import ResponseRequest
+from gateway_core.upstream import NO_REDIRECTS_HTTPX, read_bounded
 
 from . import errors, response, stream, translate
 from .options import Options
@@ -28,9 +29,9 @@ class OpenAIClient:
     processed. Bodies are decoded with msgspec; streams are read as raw bytes.
     """
 
-    __slots__ = ("sdk", "mode", "path", "options", "decode", "_response_type", "_stream_cls")
+    __slots__ = ("sdk", "mode", "path", "options", "decode", "limit", "_response_type", "_stream_cls")
 
-    def __init__(self, sdk: AsyncOpenAI, mode: str, options: dict[str, Any]) -> None:
+    def __init__(self, sdk: AsyncOpenAI, mode: str, options: dict[str, Any], limit: int) -> None:
         import httpx2
         from openai import AsyncStream
 
@@ -38,15 +39,21 @@ class OpenAIClient:
         self.mode = mode
         self.path = "/responses" if mode == "responses" else "/chat/completions"
         self.options = options
+        self.limit = limit
         self.decode = response.responses_deltas if mode == "responses" else response.chat_deltas
         self._response_type = httpx2.Response
         self._stream_cls = AsyncStream[object]
 
     async def call(self, body: dict[str, Any], path: str | None = None) -> bytes:
-        """POST ``body`` (to the mode's path unless given); the raw JSON answer (SDK status errors propagate)."""
+        """POST ``body`` (to the mode's path unless given); the raw JSON answer, read up to the instance's
+        ``max_response_bytes`` (SDK status errors propagate)."""
         answer = await self.sdk.post(  # type: ignore[call-overload]
-            path or self.path, body=body, cast_to=self._response_type, options=self.options)
-        return answer.content
+            path or self.path, body=body, cast_to=self._response_type, options=self.options,
+            stream=True, stream_cls=self._stream_cls)
+        try:
+            return await read_bounded(answer.aiter_bytes(), self.limit, answer.headers.get("content-length"))
+        finally:
+            await answer.aclose()
 
     async def open(self, body: dict[str, Any]) -> stream.RawStream:
         """POST ``body`` with ``stream: true``; the open, unread byte stream (errors before it propagate)."""
@@ -80,7 +87,8 @@ def gateway_capabilities(options: Options) -> Capabilities:
 
 @hookimpl
 def gateway_create_client(settings: ProviderSettings, options: Options) -> OpenAIClient:
-    """One ``AsyncOpenAI`` on the aiohttp transport per instance, SDK retries off (the core retries)."""
+    """One ``AsyncOpenAI`` on the aiohttp transport per instance, SDK retries off (the core retries), redirects
+    never followed (they would carry the key elsewhere)."""
     import httpx2
     from openai import AsyncOpenAI, DefaultAioHttpClient, Omit
 
@@ -93,12 +101,12 @@ def gateway_create_client(settings: ProviderSettings, options: Options) -> OpenA
         timeout=timeout,
         max_retries=0,
         default_headers=settings.headers or None,
-        http_client=DefaultAioHttpClient(timeout=timeout),
+        http_client=DefaultAioHttpClient(timeout=timeout, **NO_REDIRECTS_HTTPX),
     )
     sdk.organization, sdk.project = options.organization, options.project  # no env fallback either
     # keyless servers (Ollama, vLLM): no Authorization header at all (the SDK insists on an explicit Omit)
     request_options: dict[str, Any] = {} if settings.api_key else {"headers": {"Authorization": Omit()}}
-    return OpenAIClient(sdk, options.mode, request_options)
+    return OpenAIClient(sdk, options.mode, request_options, settings.max_response_bytes)
 
 
 @hookimpl
