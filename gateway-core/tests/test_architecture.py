@@ -17,7 +17,8 @@ PROVIDERS = sorted(path for path in (REPOSITORY / "providers").iterdir() if (pat
 
 SCHEMA = {"gateway_core.types"}
 CONTRACT = {"gateway_core", "gateway_core.contract"}  # and every gateway_core.contract.* module
-TOOLKIT = {"gateway_core.ids", "gateway_core.envelope", "gateway_core.sse", "gateway_core.translate", "gateway_core.upstream"}
+TOOLKIT = {"gateway_core.ids", "gateway_core.envelope", "gateway_core.sse", "gateway_core.translate",
+           "gateway_core.upstream"}
 # tests may also build configs, decode requests and use the echo protocol and the kit (and gateway_core.testing.*)
 TEST_SUPPORT = {"gateway_core.echo", "gateway_core.decode", "gateway_core.config", "gateway_core.testing"}
 PROVIDER_PACKAGES = {"gateway_openai", "gateway_anthropic", "gateway_google"}
