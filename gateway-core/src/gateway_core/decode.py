@@ -60,11 +60,14 @@ def _fill_missing_types(body: Any) -> bool:
 def decode_request(body: bytes) -> ResponseRequest:
     """Decode, validate and normalise a request body. Raises :class:`InvalidRequestError` with ``param``."""
     try:
-        request = _decode_typed(body)
-    except msgspec.DecodeError as exc:
-        if not isinstance(exc, msgspec.ValidationError):
-            raise InvalidRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
-        request = _decode_lenient(body, exc)
+        try:
+            request = _decode_typed(body)
+        except msgspec.ValidationError as exc:
+            request = _decode_lenient(body, exc)
+    except msgspec.DecodeError as exc:  # not JSON at all, or a number out of range (1e400)
+        raise InvalidRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise InvalidRequestError("the body is nested too deeply", code="invalid_json") from None
     normalise(request)
     return request
 

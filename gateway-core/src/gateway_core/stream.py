@@ -91,6 +91,8 @@ class ResponseBuilder:
     each to get the bytes to write), then ``finish()`` at the upstream's end, or ``fail(error)``.
     ``framing`` is ``"sse"`` (whole SSE events, ``data: [DONE]`` last), ``"json"`` (one JSON document per
     event, for the WebSocket mode; see ``take_events``) or ``None`` (no events: a JSON response).
+    ``settle(resource)``, if given, runs once the resource is final and before the terminal event encodes
+    it (so what it says, e.g. ``store``, is what happened).
     """
 
     __slots__ = (
@@ -108,6 +110,7 @@ class ResponseBuilder:
         "_part_kind",
         "_seq",
         "_usage",
+        "_settle",
         "done",
         "resource",
     )
@@ -118,8 +121,10 @@ class ResponseBuilder:
         *,
         framing: str | None,
         allowed_tools: frozenset[str] | None = None,
+        settle: Callable[[ResponseResource], None] | None = None,
     ) -> None:
         self.resource = resource
+        self._settle = settle
         self._frames: list[bytes] | None = None if framing is None else []
         self._frame = sse_frame if framing == "sse" else _encode
         self._sse = framing == "sse"
@@ -194,12 +199,14 @@ class ResponseBuilder:
             resource.status = "incomplete"
             resource.incomplete_details = IncompleteDetails(reason=finish.incomplete_reason)
             resource.usage = self._final_usage()
+            self._settled()
             self._emit(ResponseIncomplete(0, resource))
         else:
             self._close_item("completed")
             resource.status = "completed"
             resource.completed_at = int(time.time())
             resource.usage = self._final_usage()
+            self._settled()
             self._emit(ResponseCompleted(0, resource))
         self._end()
         return resource
@@ -216,10 +223,17 @@ class ResponseBuilder:
         resource.status = "failed"
         resource.error = error.for_resource()
         resource.usage = self._final_usage()
+        self._settled()
         self._emit(ErrorEvent(0, error.body()))
         self._emit(ResponseFailed(0, resource))
         self._end()
         return resource
+
+    def _settled(self) -> None:
+        """The resource is final: let the owner decide what it says (e.g. ``store``) before the terminal
+        event encodes it."""
+        if self._settle is not None:
+            self._settle(self.resource)
 
     def _end(self) -> None:
         self.done = True
