@@ -308,7 +308,7 @@ def test_error_inside_stream(gateway: httpx.Client, openresponses: Validator) ->
 @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
 def test_timeout(gateway: httpx.Client, streaming: bool) -> None:
     response = gateway.post("/v1/responses", json={"model": f"slow/{MODEL}", "input": "sleep!", "stream": streaming})
-    assert response.status_code == 500
+    assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
 
 

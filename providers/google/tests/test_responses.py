@@ -67,7 +67,7 @@ def test_retry_after_and_status(http: httpx.Client) -> None:
 
 def test_timeout(http: httpx.Client) -> None:
     response = post(http, "slow!")
-    assert response.status_code == 500
+    assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
 
 

@@ -26,7 +26,7 @@ def test_timeout(upstream: tuple[Any, str], mode: str, stream: bool,
                  start_gateway: Callable[[dict[str, Any]], str]) -> None:
     url = start_gateway({"providers": {"openai": instance(upstream[1], mode, timeout=0.5)}})
     response = _post(url, {"input": "slow!", "stream": stream})
-    assert response.status_code == 500
+    assert response.status_code == 504
     assert response.json()["error"]["code"] == "upstream_timeout"
 
 
