@@ -24,7 +24,7 @@ from .types import (
 
 _decode_typed = msgspec.json.Decoder(ResponseRequest).decode
 _decode_any = msgspec.json.Decoder().decode
-_PATH = re.compile(r" - at `\$(.*)`$")
+_PATH = re.compile(r" - at (?:`key` in )?`\$(.*)`$")
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
