@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
+import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
@@ -28,6 +29,10 @@ _HEADERS_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-
                       b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
 _TOO_LARGE_BODY = (b'{"error":{"type":"invalid_request","code":"headers_too_large","param":null,'
                    b'"message":"the request head is over server.max_header_bytes"}}')
+
+
+class HeadTooLarge(Exception):
+    """Raised from a parser callback: the request head is over ``server.max_header_bytes``."""
 
 
 class ServerConfig(uvicorn.Config):
@@ -48,7 +53,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(config, *args, **kwargs)
         self.max_header_bytes: int = getattr(config, "max_header_bytes", 64 * 1024)
         self.header_timeout: float = getattr(config, "header_timeout", 10.0)
-        self._head_bytes = 0
+        self._head_bytes = self._parsed_head_bytes = 0
         self._in_head = True
         self._head_timer: asyncio.TimerHandle | None = None
 
@@ -63,20 +68,62 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        """Feed the parser; refuse a head that grew past the limit."""
+        """Feed the parser (as uvicorn does); refuse a head that grew past the limit, whether it is still
+        arriving or arrived whole in this chunk."""
+        self._unset_keepalive_if_required()
         in_head = self._in_head
-        super().data_received(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, HeadTooLarge):
+                self._refuse_head()
+            else:
+                self._invalid_request()
+            return
+        except httptools.HttpParserError:
+            self._invalid_request()
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
         if in_head and self._in_head:
             self._head_bytes += len(data)
-            if self._head_bytes > self.max_header_bytes and not self.transport.is_closing():
-                self.transport.write(_HEADERS_TOO_LARGE % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY))
-                self.transport.close()
+            if self._head_bytes > self.max_header_bytes:
+                self._refuse_head()
+
+    def on_url(self, url: bytes) -> None:
+        """Count the request target into the head size."""
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """Count each header into the head size."""
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        self._parsed_head_bytes += size
+        if self._parsed_head_bytes > self.max_header_bytes:
+            raise HeadTooLarge
+
+    def _refuse_head(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(_HEADERS_TOO_LARGE % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY))
+            self.transport.close()
+
+    def _invalid_request(self) -> None:
+        message = "Invalid HTTP request received."
+        self.logger.warning(message)
+        self.send_400_response(message)
 
     def on_message_begin(self) -> None:
         """A new request head starts (also on a kept-alive connection)."""
         super().on_message_begin()
         self._in_head = True
-        self._head_bytes = 0
+        self._head_bytes = self._parsed_head_bytes = 0
         if self._head_timer is None:
             self._arm_head_timer()
 
