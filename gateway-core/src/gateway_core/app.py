@@ -27,11 +27,10 @@ from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 from starlette.routing import WebSocketRoute
 
-from .body import BodyReader, ClientDisconnected
+from .body import BodyReader, ClientDisconnected, read_request
 from .compaction import Sealer, compact_route
 from .config import GatewayConfig
 from .conversation import Conversations
-from .decode import decode_request
 from .edge import EdgeGuard, default_allowed_hosts
 from .errors import GatewayError, InvalidRequestError, NotFoundError
 from .gateway import Gateway
@@ -54,10 +53,6 @@ _SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-_LARGE_BODY = 1024 * 1024
-"""Bodies above this are decoded in a worker thread, so one large request does not stall the event loop."""
-
-
 class ResponsesEndpoint:
     """``POST /v1/responses`` as a lean ASGI callable."""
 
@@ -81,7 +76,7 @@ class ResponsesEndpoint:
         try:
             async with self.responder.admit(scope):
                 try:
-                    request = await read_request(self.reader, content_type, receive)
+                    request = await read_request(self.reader, content_type, receive, self.responder.max_input_items)
                 except ClientDisconnected:
                     return
                 route = await self.responder.prepare(request)
@@ -127,15 +122,6 @@ class ResponsesEndpoint:
             with contextlib.suppress(BaseException):
                 await pump
             logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
-
-
-async def read_request(reader: BodyReader, content_type: bytes, receive: Any) -> ResponseRequest:
-    """Read and decode a request body (a large one in a worker thread). Raises ``GatewayError`` or
-    :class:`ClientDisconnected`."""
-    body = await reader.read(content_type, receive)
-    if len(body) > _LARGE_BODY:
-        return await asyncio.to_thread(decode_request, body)
-    return decode_request(body)
 
 
 def _target_headers(target: Any) -> list[tuple[bytes, bytes]]:

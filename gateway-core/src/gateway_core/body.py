@@ -9,10 +9,16 @@ page may send cross-origin without a preflight (``text/plain``, form encodings) 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from .decode import decode_request
 from .errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from .timeouts import timeout_after
+from .types import ResponseRequest
+
+_LARGE_BODY = 1024 * 1024
+"""Bodies above this are decoded in a worker thread, so one large request does not stall the event loop."""
 
 
 class ClientDisconnected(Exception):
@@ -84,3 +90,12 @@ class BodyReader:
 def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(f"the body is over {limit} bytes", code="request_too_large")
 
+
+async def read_request(reader: BodyReader, content_type: bytes, receive: Any, max_items: int) -> ResponseRequest:
+    """Read and decode a request body (a large one in a worker thread, so the event loop keeps serving;
+    more than ``max_items`` input items are refused before they are normalised). Raises ``GatewayError``
+    or :class:`ClientDisconnected`."""
+    body = await reader.read(content_type, receive)
+    if len(body) > _LARGE_BODY:
+        return await asyncio.to_thread(decode_request, body, max_items)
+    return decode_request(body, max_items)

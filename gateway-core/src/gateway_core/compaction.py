@@ -26,8 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from .body import BodyReader, ClientDisconnected, content_type_of
-from .decode import decode_request
+from .body import BodyReader, ClientDisconnected, content_type_of, read_request
 from .errors import GatewayError, InvalidRequestError, ModelError
 from .ids import new_id
 from .types import (
@@ -132,8 +131,9 @@ def compact_route(responder: Any, reader: BodyReader, error_response: Callable[[
     async def compact(request: Request) -> Response:
         try:
             async with responder.admit(request.scope):
-                body = await reader.read(content_type_of(request.scope["headers"]), request.receive)
-                result = await compact_conversation(responder, decode_request(body))
+                body = await read_request(reader, content_type_of(request.scope["headers"]), request.receive,
+                                          responder.max_input_items)
+                result = await compact_conversation(responder, body)
         except ClientDisconnected:
             return Response(status_code=400)  # nobody is listening
         except GatewayError as error:

@@ -57,8 +57,9 @@ def _fill_missing_types(body: Any) -> bool:
     return changed
 
 
-def decode_request(body: bytes) -> ResponseRequest:
-    """Decode, validate and normalise a request body. Raises :class:`InvalidRequestError` with ``param``."""
+def decode_request(body: bytes, max_items: int | None = None) -> ResponseRequest:
+    """Decode, validate and normalise a request body. Raises :class:`InvalidRequestError` with ``param``.
+    With ``max_items``, a longer ``input`` is refused before the (per-item) normalising."""
     try:
         try:
             request = _decode_typed(body)
@@ -68,8 +69,15 @@ def decode_request(body: bytes) -> ResponseRequest:
         raise InvalidRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
     except RecursionError:  # arrays or objects nested thousands deep
         raise InvalidRequestError("the body is nested too deeply", code="invalid_json") from None
+    if max_items is not None and isinstance(request.input, list) and len(request.input) > max_items:
+        raise too_many_items(max_items)
     normalise(request)
     return request
+
+
+def too_many_items(limit: int) -> InvalidRequestError:
+    """The 400 for an ``input`` of more than ``limit`` items (``server.max_input_items``)."""
+    return InvalidRequestError(f"'input' has more than {limit} items", code="too_many_items", param="input")
 
 
 def _decode_lenient(body: bytes, first_error: msgspec.ValidationError) -> ResponseRequest:

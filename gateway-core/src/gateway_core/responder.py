@@ -20,6 +20,7 @@ from typing import Any
 from .compaction import Sealer, open_compactions
 from .config import ServerSettings
 from .conversation import Conversations, StoredResponse, has_references
+from .decode import too_many_items
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher
 from .errors import GatewayError, InvalidRequestError, upstream_timeout
@@ -130,8 +131,7 @@ class Responder:
     def check_limits(self, request: ResponseRequest) -> None:
         """Refuse (400, naming the parameter) more input items or tools than the configured caps."""
         if len(request.items) > self.max_input_items:
-            raise InvalidRequestError(f"'input' has more than {self.max_input_items} items",
-                                      code="too_many_items", param="input")
+            raise too_many_items(self.max_input_items)
         if request.tools is not None and len(request.tools) > self.max_tools:
             raise InvalidRequestError(f"'tools' has more than {self.max_tools} tools", code="too_many_tools",
                                       param="tools")
