@@ -6,7 +6,7 @@ Shapes are those of OpenAI's API, as the official ``openai`` SDK's ``responses.r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -61,7 +61,7 @@ def _page_parameters(request: Request) -> tuple[int, bool, str | None]:
 
 def stored_response_routes(
     conversations: Conversations,
-    admit: Callable[[dict[str, Any]], AbstractAsyncContextManager[Any]],
+    admit: Callable[[MutableMapping[str, Any]], AbstractAsyncContextManager[Any]],
     error_response: Callable[[GatewayError], Response],
 ) -> list[BaseRoute]:
     """The routes for stored responses; every request is admitted by ``admit`` (the responder's)."""

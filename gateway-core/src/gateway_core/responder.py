@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import Any
 
 from .compaction import Sealer, open_compactions
-from .config import ServerSettings
 from .conversation import Conversations, StoredResponse, has_references
 from .decode import too_many_items
 from .deltas import Delta
@@ -70,7 +69,7 @@ class Admission:
 
     __slots__ = ("dispatcher", "scope")
 
-    def __init__(self, dispatcher: Dispatcher, scope: dict[str, Any]) -> None:
+    def __init__(self, dispatcher: Dispatcher, scope: MutableMapping[str, Any]) -> None:
         self.dispatcher = dispatcher
         self.scope = scope
 
@@ -87,18 +86,16 @@ class Admission:
 class Responder:
     """The request path shared by every transport."""
 
-    def __init__(
-        self, gateway: Gateway, conversations: Conversations, sealer: Sealer, limits: ServerSettings | None = None
-    ) -> None:
+    def __init__(self, gateway: Gateway, conversations: Conversations, sealer: Sealer) -> None:
         self.router = gateway.router
         self.dispatcher = Dispatcher(gateway.config.routing)
         self.conversations = conversations
         self.sealer = sealer
-        limits = limits or gateway.config.server
+        limits = gateway.config.server
         self.max_input_items = limits.max_input_items
         self.max_tools = limits.max_tools
 
-    def admit(self, scope: dict[str, Any]) -> Admission:
+    def admit(self, scope: MutableMapping[str, Any]) -> Admission:
         """Admit one request (an async context manager; see :class:`Admission`)."""
         return Admission(self.dispatcher, scope)
 

@@ -181,7 +181,7 @@ def serve(app: Any, settings: ServerSettings) -> None:
     config = server_config(app, settings, workers=settings.workers, factory=settings.workers > 1)
     server = uvicorn.Server(config)
     if settings.workers > 1:
-        Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
         server.run()
 
