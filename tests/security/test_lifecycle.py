@@ -88,3 +88,26 @@ providers:
     assert "gpt-x\\n2026-01-01" in output, output
     assert not any(line.startswith("2026-01-01") for line in output.splitlines()), output
     assert "\x1b" not in output and "\x85" not in output
+
+
+def test_a_websocket_client_leaving_closes_the_upstream_stream() -> None:
+    """A regression guard rather than a reproduction: on main the abandoned stream was closed too, later, by
+    the garbage collector finalising it; now ``Responder.stream`` closes it (``aclosing``) at once."""
+    from websockets.sync.client import connect
+
+    from ..fault_upstream import create_app
+
+    upstream = create_app("A")
+    upstream.state.script.append(("trickle", 0.1, 100))
+    with serve_asgi(upstream) as upstream_url:
+        config = {"providers": {"a": {"type": "openai", "api_key": "sk-test-0001", "base_url": upstream_url + "/v1",
+                                      "options": {"mode": "chat_completions"}}}}
+        with run_gateway(config) as url:
+            with connect(url.replace("http", "ws") + "/v1/responses") as socket:
+                socket.send(json.dumps({"type": "response.create", "model": "a/model-a", "input": "hi"}))
+                while json.loads(socket.recv(timeout=10))["type"] != "response.output_text.delta":
+                    pass
+            assert upstream.state.closed.wait(5), "the upstream stream stayed open after the client left"
+            # the target's in-flight slot was released: the next request is served
+            assert httpx.post(url + "/v1/responses", json={"model": "a/model-a", "input": "hi"},
+                              timeout=10).status_code == 200
