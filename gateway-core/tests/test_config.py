@@ -99,6 +99,14 @@ def test_example_config_is_valid() -> None:
     assert config.providers and config.aliases
 
 
+def test_example_config_documents_every_server_key() -> None:
+    from gateway_core.config import ServerSettings
+
+    text = (Path(__file__).parents[2] / "config" / "gateway.example.yaml").read_text()
+    server = text[text.index("server:"):text.index("# Provider instances")]
+    assert [key for key in ServerSettings.__struct_fields__ if f" {key}:" not in server] == []
+
+
 def test_environment_key_never_goes_to_another_host() -> None:
     from gateway_core import ProviderInfo, hookimpl
 

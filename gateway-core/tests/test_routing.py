@@ -54,13 +54,19 @@ def test_resolution(router, model: str, provider: str | None, instance: str, ups
         ("gemini-2.5-flash", "'google'"),
         ("claude-opus-4", "'anthropic'"),
         ("openai/gpt-4o", "'openai'"),
-        ("mystery", "configured providers: echo2, mock"),
+        ("mystery", "GET /v1/models lists the models served"),
     ],
 )
 def test_not_found_messages_say_how_to_fix(router, model: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(NotFoundError) as info:
         router.resolve(model)
     assert info.value.code == "model_not_found" and fragment in info.value.message
+
+
+def test_unknown_model_message_names_no_instance(router) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(NotFoundError) as info:
+        router.resolve("mystery")
+    assert "echo2" not in info.value.message and "mock" not in info.value.message
 
 
 def test_unconfigured_kind_with_known_key_env_names_the_variable() -> None:

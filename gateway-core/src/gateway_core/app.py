@@ -2,8 +2,9 @@
 stored responses (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``), ``GET /v1/models`` and
 health probes.
 
-``POST /v1/responses`` is a plain ASGI endpoint: it reads the body with a size limit, decodes it in one
-msgspec pass and hands it to the :class:`~gateway_core.responder.Responder`. Errors before the first byte
+``POST /v1/responses`` is a plain ASGI endpoint: the responder admits the request, the body reader
+(``gateway_core.body``) reads the body with its checks, it is decoded in one msgspec pass and handed to
+the :class:`~gateway_core.responder.Responder`. Errors before the first byte
 are JSON error objects with their HTTP status; after it, an ``error`` event and ``response.failed``. A
 client that disconnects mid-stream cancels the upstream call.
 """
@@ -19,31 +20,29 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 from starlette.routing import WebSocketRoute
 
+from .body import BodyReader, ClientDisconnected, read_request
 from .compaction import Sealer, compact_route
 from .config import GatewayConfig
 from .conversation import Conversations
-from .decode import decode_request
-from .errors import (
-    GatewayError,
-    InvalidRequestError,
-    NotFoundError,
-    PayloadTooLargeError,
-    UnsupportedMediaTypeError,
-)
+from .edge import EdgeGuard, default_allowed_hosts
+from .errors import GatewayError, InvalidRequestError, NotFoundError
 from .gateway import Gateway
 from .heap import freeze_startup_heap
 from .logs import request_id as current_request_id
 from .plugins import Plugins
-from .responder import Responder, StreamRun, log_failure
+from .responder import Responder, log_failure
+from .routing import Route
 from .store import create_store
 from .stored_routes import stored_response_routes
 from .stream import ResponseBuilder
-from .types import ModelCard, ModelList, encoder
+from .types import ModelCard, ModelList, ResponseRequest, encoder
 from .websocket import ResponsesWebSocket
 
 logger = logging.getLogger("gateway")
@@ -54,16 +53,12 @@ _SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-_ACCEPTED_TYPES = (b"application/json", b"application/x-www-form-urlencoded")
-
-
 class ResponsesEndpoint:
     """``POST /v1/responses`` as a lean ASGI callable."""
 
-    def __init__(self, responder: Responder, max_body: int) -> None:
+    def __init__(self, responder: Responder, reader: BodyReader) -> None:
         self.responder = responder
-        self.dispatcher = responder.dispatcher
-        self.max_body = max_body
+        self.reader = reader
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         request_id = b""
@@ -77,94 +72,56 @@ class ResponsesEndpoint:
             request_id = os.urandom(12).hex().encode()
         current_request_id.set(request_id.decode(errors="replace"))
         headers = [(b"x-request-id", request_id)]
-        try:
-            if content_type.split(b";", 1)[0].strip().lower() not in _ACCEPTED_TYPES:
-                raise UnsupportedMediaTypeError(
-                    "send the body as JSON with 'Content-Type: application/json'", code="unsupported_media_type"
-                )
-            body = await self._read_body(receive)
-            if body is None:
-                return
-            request = decode_request(body)
-            route = await self.responder.prepare(request)
-            self.dispatcher.admit()
-        except GatewayError as error:
-            await _send_error(send, error, headers)
-            return
         started = [False]
         try:
-            if request.stream:
+            async with self.responder.admit(scope):
                 try:
-                    run = await self.responder.open(request, route, "sse")
+                    request = await read_request(self.reader, content_type, receive, self.responder.max_input_items)
+                except ClientDisconnected:
+                    return
+                route = await self.responder.prepare(request)
+                try:
+                    if request.stream:
+                        await self._stream(request, route, headers, started, receive, send)
+                    else:
+                        record, attempt = await self.responder.respond(request, route)
+                        await _send(send, 200, _JSON_HEADERS + headers + _target_headers(attempt.target),
+                                    encoder.encode(record.response))
                 except GatewayError as error:
                     log_failure(error)
-                    await _send_error(send, error, headers)
-                    return
-                started[0] = True
-                await self._stream(run, headers, receive, send)
-            else:
-                try:
-                    record, attempt = await self.responder.respond(request, route)
-                except GatewayError as error:
-                    log_failure(error)
-                    await _send_error(send, error, headers)
-                    return
-                await _send(send, 200, _JSON_HEADERS + headers + _target_headers(attempt.target),
-                            encoder.encode(record.response))
+                    raise
+        except GatewayError as error:
+            if not started[0]:
+                await _send_error(send, error, headers)
         except Exception:  # a bug of ours: log it, never send a traceback
             logger.exception("request failed inside the gateway")
             if not started[0]:
                 await _send_error(send, GatewayError("internal gateway error", code="internal_error"), headers)
-        finally:
-            self.dispatcher.release()
 
-    async def _read_body(self, receive: Any) -> bytes | None:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        body = message.get("body", b"")
-        if not message.get("more_body", False):
-            if len(body) > self.max_body:
-                raise PayloadTooLargeError(f"the body is over {self.max_body} bytes", code="request_too_large")
-            return body
-        chunks = [body]
-        size = len(body)
-        while message.get("more_body", False):
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                raise PayloadTooLargeError(f"the body is over {self.max_body} bytes", code="request_too_large")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    async def _stream(self, request: ResponseRequest, route: Route, headers: list, started: list[bool],
+                      receive: Any, send: Any) -> None:
+        async with self.responder.stream(request, route, "sse") as run:
+            started[0] = True
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": _SSE_HEADERS + headers + _target_headers(run.attempt.target)})
+            await send({"type": "http.response.body", "body": run.builder.take_frames(), "more_body": True})
 
-    async def _stream(self, run: StreamRun, headers: list, receive: Any, send: Any) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": _SSE_HEADERS + headers + _target_headers(run.attempt.target)})
-        await send({"type": "http.response.body", "body": run.builder.take_frames(), "more_body": True})
+            async def write(builder: ResponseBuilder) -> None:
+                data = builder.take_frames()
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": not builder.done})
 
-        async def write(builder: ResponseBuilder) -> None:
-            data = builder.take_frames()
-            if data:
-                await send({"type": "http.response.body", "body": data, "more_body": not builder.done})
-
-        pump = asyncio.ensure_future(self.responder.drive(run, write))
-        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-        await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
-        if pump.done():
-            watch.cancel()
-            pump.result()
-            return
-        pump.cancel()  # the client left: stop the upstream generation
-        with contextlib.suppress(BaseException):
-            await pump
-        aclose = getattr(run.attempt.result, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
-        logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
+            pump = asyncio.ensure_future(self.responder.drive(run, write))
+            watch = asyncio.ensure_future(_wait_for_disconnect(receive))
+            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+            if pump.done():
+                watch.cancel()
+                pump.result()
+                return
+            pump.cancel()  # the client left: stop the upstream generation (leaving the block closes it)
+            with contextlib.suppress(BaseException):
+                await pump
+            logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
 
 
 def _target_headers(target: Any) -> list[tuple[bytes, bytes]]:
@@ -193,20 +150,31 @@ def error_response(error: GatewayError) -> Response:
 
 
 class GatewayApp:
-    """The ASGI application: ``POST /v1/responses``, the hot path, goes straight to its endpoint; everything
-    else (lifespan, WebSocket, stored responses, probes, 404/405) goes through Starlette's router and
-    middleware, which would otherwise wrap every write of every stream."""
+    """The ASGI application. Every HTTP request and WebSocket upgrade first passes the
+    :class:`~gateway_core.edge.EdgeGuard` (``Host``, ``Origin``). Then ``POST /v1/responses``, the hot path,
+    goes straight to its endpoint; everything else (lifespan, WebSocket, stored responses, probes, 404/405)
+    goes through Starlette's router and middleware, which would otherwise wrap every write of every stream.
+    With ``server.cors`` set, ``/v1/responses`` goes through the router too, for the CORS middleware."""
 
-    def __init__(self, router: Starlette, responses: ResponsesEndpoint) -> None:
+    def __init__(self, router: Starlette, responses: ResponsesEndpoint | None, guard: EdgeGuard) -> None:
         self.router = router
         self.responses = responses
+        self.guard = guard
         self.state = router.state
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/responses" and scope["method"] == "POST":
-            await self.responses(scope, receive, send)
-        else:
-            await self.router(scope, receive, send)
+        kind = scope["type"]
+        if kind == "http":
+            if not self.guard.host_allowed(scope["headers"]):
+                await self.guard.refuse_host(send)
+                return
+            if self.responses is not None and scope["path"] == "/v1/responses" and scope["method"] == "POST":
+                await self.responses(scope, receive, send)
+                return
+        elif kind == "websocket" and not self.guard.upgrade_allowed(scope["headers"]):
+            await self.guard.refuse_upgrade(receive, send)
+            return
+        await self.router(scope, receive, send)
 
 
 def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None = None) -> GatewayApp:
@@ -217,6 +185,10 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     store = create_store(config.store)
     conversations = Conversations(store, config.store, config.store_default)
     responder = Responder(gateway, conversations, Sealer(config.compaction.key))
+    server = config.server
+    reader = BodyReader(server.max_body_bytes, server.body_timeout)
+    guard = EdgeGuard(default_allowed_hosts(server.host) if server.allowed_hosts is None else server.allowed_hosts,
+                      server.allowed_origins)
     ready = False
 
     @contextlib.asynccontextmanager
@@ -247,8 +219,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     async def readyz(request: Request) -> Response:
         if not ready:
             return Response(b'{"status":"starting"}', status_code=503, media_type="application/json")
-        body = encoder.encode({"status": "ready", "providers": sorted(gateway.instances)})
-        return Response(body, media_type="application/json")
+        return Response(b'{"status":"ready"}', media_type="application/json")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -263,20 +234,23 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         assert isinstance(exc, GatewayError)
         return error_response(exc)
 
-    responses = ResponsesEndpoint(responder, config.server.max_body_bytes)
+    responses = ResponsesEndpoint(responder, reader)
+    middleware = [Middleware(CORSMiddleware, allow_origins=server.cors, allow_methods=["GET", "POST", "DELETE"],
+                             allow_headers=["*"], expose_headers=["x-request-id"])] if server.cors else []
     app = Starlette(
         routes=[
             HttpRoute("/v1/responses", responses, methods=["POST"]),
-            WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, config.server.websocket_max_seconds)),
-            compact_route(responder, error_response),
-            *stored_response_routes(conversations, error_response),
+            WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, server)),
+            compact_route(responder, reader, error_response),
+            *stored_response_routes(conversations, responder.admit, error_response),
             HttpRoute("/v1/models", models, methods=["GET"]),
             HttpRoute("/healthz", healthz, methods=["GET"]),
             HttpRoute("/readyz", readyz, methods=["GET"]),
         ],
+        middleware=middleware,
         lifespan=lifespan,
         exception_handlers={HTTPException: http_error, GatewayError: gateway_error, Exception: http_error},
     )
     app.state.gateway = gateway
     app.state.conversations = conversations
-    return GatewayApp(app, responses)
+    return GatewayApp(app, None if server.cors else responses, guard)

@@ -27,9 +27,8 @@ def _load(path: str | None) -> GatewayConfig:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .app import create_app
+    from .server import serve, warn_if_exposed
 
     config = _load(args.config)
     server = config.server
@@ -40,20 +39,17 @@ def _serve(args: argparse.Namespace) -> int:
         server.port = args.port
     if args.workers is not None:
         server.workers = args.workers
-    workers = resolve_workers(server.workers)
-    if workers > 1:
+    warn_if_exposed(server)
+    server.workers = resolve_workers(server.workers)
+    if server.workers > 1:
         # each worker builds its own app (and its own SDK clients) from the same config file
         if args.config:
             os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
+        os.environ["GATEWAY_HOST"] = server.host  # the bound address is an allowed Host in every worker
         create_app(config)  # fail here, once, on a bad config or a missing plugin
-        uvicorn.run("gateway_core.cli:app_from_environment", factory=True, host=server.host, port=server.port,
-                    workers=workers, loop="uvloop", http="httptools", log_level=server.log_level,
-                    access_log=server.access_log, lifespan="on", timeout_graceful_shutdown=round(server.shutdown_grace))
+        serve("gateway_core.cli:app_from_environment", server)
         return 0
-    app = create_app(config)
-    uvicorn.run(app, host=server.host, port=server.port, loop="uvloop", http="httptools",
-                log_level=server.log_level, access_log=server.access_log, lifespan="on",
-                timeout_graceful_shutdown=round(server.shutdown_grace))
+    serve(create_app(config), server)
     return 0
 
 
@@ -62,6 +58,7 @@ def app_from_environment():  # type: ignore[no-untyped-def]
     from .app import create_app
 
     config = _load(None)
+    config.server.host = os.environ.get("GATEWAY_HOST") or config.server.host
     configure_logging(config.server.log_level)
     return create_app(config)
 
@@ -100,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--config", help="YAML config file (default: $GATEWAY_CONFIG, else built-in defaults)")
-    serve.add_argument("--host")
+    serve.add_argument("--host", help="listen address (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=_workers_argument, help="worker processes: a number, or auto (one per core)")
     serve.set_defaults(run=_serve)

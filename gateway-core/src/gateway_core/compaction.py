@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from .body import BodyReader, ClientDisconnected, content_type_of, read_request
 from .contract.errors import GatewayError, InvalidRequestError, ModelError
-from .decode import decode_request
 from .ids import new_id
 from .types import (
     Compaction,
@@ -111,13 +111,17 @@ class CompactResource(Struct):
     object: str = "response.compaction"
 
 
-def compact_route(responder: Any, error_response: Callable[[GatewayError], Response]) -> BaseRoute:
-    """The ``POST /v1/responses/compact`` route."""
+def compact_route(responder: Any, reader: BodyReader, error_response: Callable[[GatewayError], Response]) -> BaseRoute:
+    """The ``POST /v1/responses/compact`` route (admitted by the responder, its body read by ``reader``)."""
 
     async def compact(request: Request) -> Response:
         try:
-            body = decode_request(await request.body())
-            result = await compact_conversation(responder, body)
+            async with responder.admit(request.scope):
+                body = await read_request(reader, content_type_of(request.scope["headers"]), request.receive,
+                                          responder.max_input_items)
+                result = await compact_conversation(responder, body)
+        except ClientDisconnected:
+            return Response(status_code=400)  # nobody is listening
         except GatewayError as error:
             return error_response(error)
         return Response(encoder.encode(result), media_type="application/json")

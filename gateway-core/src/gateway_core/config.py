@@ -30,12 +30,24 @@ class ConfigError(Exception):
 
 
 class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
-    """``server``: where and how the gateway listens."""
+    """``server``: where and how the gateway listens, and what it accepts from clients."""
 
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=0, le=65535)] = 8080
     workers: Annotated[int, Meta(ge=1)] | Literal["auto"] = 1
+    allowed_hosts: list[str] | None = None
+    allowed_origins: list[str] = field(default_factory=list)
+    cors: list[str] = field(default_factory=list)
     max_body_bytes: Annotated[int, Meta(ge=1024)] = 32 * 1024 * 1024
+    body_timeout: Annotated[float, Meta(gt=0)] = 60.0
+    header_timeout: Annotated[float, Meta(gt=0)] = 10.0
+    max_header_bytes: Annotated[int, Meta(ge=1024)] = 64 * 1024
+    keep_alive_timeout: Annotated[float, Meta(gt=0)] = 5.0
+    max_connections: Annotated[int, Meta(ge=1)] = 1000
+    max_websockets: Annotated[int, Meta(ge=1)] = 256
+    websocket_idle_seconds: Annotated[float, Meta(gt=0)] = 300.0
+    max_input_items: Annotated[int, Meta(ge=1)] = 4096
+    max_tools: Annotated[int, Meta(ge=1)] = 512
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = False
     shutdown_grace: Annotated[float, Meta(ge=0)] = 30.0

@@ -24,7 +24,7 @@ from .types import (
 
 _decode_typed = msgspec.json.Decoder(ResponseRequest).decode
 _decode_any = msgspec.json.Decoder().decode
-_PATH = re.compile(r" - at `\$(.*)`$")
+_PATH = re.compile(r" - at (?:`key` in )?`\$(.*)`$")
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
 
@@ -57,16 +57,27 @@ def _fill_missing_types(body: Any) -> bool:
     return changed
 
 
-def decode_request(body: bytes) -> ResponseRequest:
-    """Decode, validate and normalise a request body. Raises :class:`InvalidRequestError` with ``param``."""
+def decode_request(body: bytes, max_items: int | None = None) -> ResponseRequest:
+    """Decode, validate and normalise a request body. Raises :class:`InvalidRequestError` with ``param``.
+    With ``max_items``, a longer ``input`` is refused before the (per-item) normalising."""
     try:
-        request = _decode_typed(body)
-    except msgspec.DecodeError as exc:
-        if not isinstance(exc, msgspec.ValidationError):
-            raise InvalidRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
-        request = _decode_lenient(body, exc)
+        try:
+            request = _decode_typed(body)
+        except msgspec.ValidationError as exc:
+            request = _decode_lenient(body, exc)
+    except msgspec.DecodeError as exc:  # not JSON at all, or a number out of range (1e400)
+        raise InvalidRequestError(f"the body is not valid JSON: {exc}", code="invalid_json") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise InvalidRequestError("the body is nested too deeply", code="invalid_json") from None
+    if max_items is not None and isinstance(request.input, list) and len(request.input) > max_items:
+        raise too_many_items(max_items)
     normalise(request)
     return request
+
+
+def too_many_items(limit: int) -> InvalidRequestError:
+    """The 400 for an ``input`` of more than ``limit`` items (``server.max_input_items``)."""
+    return InvalidRequestError(f"'input' has more than {limit} items", code="too_many_items", param="input")
 
 
 def _decode_lenient(body: bytes, first_error: msgspec.ValidationError) -> ResponseRequest:

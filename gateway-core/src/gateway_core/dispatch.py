@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,23 +22,8 @@ from .errors import GatewayError, InvalidRequestError, RateLimitError, upstream_
 from .health import TargetHealth, monotonic
 from .policies import order_targets
 from .routing import Route, Target
+from .timeouts import timeout_after
 from .types import ResponseRequest
-
-if sys.version_info >= (3, 11):
-    timeout_after: Callable[[float], AbstractAsyncContextManager[Any]] = asyncio.timeout
-else:  # pragma: no cover - Python 3.10
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def timeout_after(seconds: float) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        handle = asyncio.get_running_loop().call_later(seconds, task.cancel)  # type: ignore[union-attr]
-        try:
-            yield
-        except asyncio.CancelledError as exc:
-            raise TimeoutError from exc
-        finally:
-            handle.cancel()
 
 
 @dataclass

@@ -1,16 +1,33 @@
-"""Logging: every line carries the request id of the request it belongs to (``x-request-id``), and no line
-carries a client's credentials: at debug level websockets logs every header of a WebSocket upgrade through
-uvicorn's logger, so credential headers are masked there (:class:`CredentialHeaderFilter`)."""
+"""Logging: every line carries the request id of the request it belongs to (``x-request-id``), no line
+carries a raw control character, and no line carries a client's credentials.
+
+Model names, paths and upstream error texts reach log lines; a newline in one would forge a log line, an
+escape sequence would drive the terminal. :class:`EscapingFormatter` escapes C0 and C1 controls (and the
+Unicode line separators) in the final message, for the gateway's and uvicorn's loggers alike. Tracebacks
+(bugs of ours) stay multi-line. At debug level websockets logs every header of a WebSocket upgrade through
+uvicorn's logger, so credential headers are masked there (:class:`CredentialHeaderFilter`).
+"""
 
 from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
+from typing import Any
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 """The id of the request being handled (set by the HTTP endpoint)."""
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+SERVER_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+_CONTROLS = [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]
+_ESCAPES = {code: f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" for code in _CONTROLS}
+_ESCAPES.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\n``, ``\\x1b``, ``\\u2028``)."""
+    return text.translate(_ESCAPES)
 
 
 class RequestIdFilter(logging.Filter):
@@ -54,13 +71,37 @@ def mask_server_credentials() -> None:
             logger.addFilter(CredentialHeaderFilter())
 
 
+class EscapingFormatter(logging.Formatter):
+    """A formatter whose lines never contain a raw control character (the traceback, if any, follows)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
+
+
 def configure_logging(level: str) -> None:
     """Log the gateway's own lines to stderr with their request ids; mask credentials in the server's."""
     mask_server_credentials()
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(EscapingFormatter(FORMAT))
     logger = logging.getLogger("gateway")
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
     logger.propagate = False
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's ``log_config``: its error and access loggers through :class:`EscapingFormatter`."""
+    formatter = {"()": f"{__name__}.EscapingFormatter", "fmt": SERVER_FORMAT}
+    handler = {"class": "logging.StreamHandler", "formatter": "escaped", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"escaped": formatter},
+        "handlers": {"escaped": handler},
+        "loggers": {
+            "uvicorn": {"handlers": ["escaped"], "level": "INFO", "propagate": False},
+            "uvicorn.error": {"level": "INFO"},
+            "uvicorn.access": {"handlers": ["escaped"], "level": "INFO", "propagate": False},
+        },
+    }

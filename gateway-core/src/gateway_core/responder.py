@@ -1,27 +1,34 @@
-"""Running one response, whatever the transport (HTTP JSON, SSE, WebSocket).
+"""Running one response, whatever the transport (HTTP JSON, SSE, WebSocket, compact).
 
-:class:`Responder` expands conversation state, routes, dispatches with retries and fallback, feeds the
-provider's deltas through the stream builder and stores the result. Transports only read bodies and
-write bytes.
+:class:`Responder` owns a response's life: admission (:meth:`Responder.admit`, the one place every request
+on every transport passes, where gateway keys and rate limits plug in), expanding conversation state,
+routing, dispatching with retries and fallback, the upstream stream's lifetime (:meth:`Responder.stream`
+closes it however the response ends), feeding the provider's deltas through the stream builder, and the
+store decision, made before the terminal event is sent. Transports only read bodies and write bytes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import TracebackType
+from typing import Any
 
 from .compaction import Sealer, open_compactions
 from .conversation import Conversations, StoredResponse, has_references
+from .decode import too_many_items
 from .deltas import Delta
-from .dispatch import Attempt, Dispatcher, timeout_after
+from .dispatch import Attempt, Dispatcher
 from .errors import GatewayError, InvalidRequestError, ResponseTooLargeError, upstream_timeout
 from .gateway import Gateway
 from .health import monotonic
 from .new_resource import allowed_tool_names, new_resource
 from .routing import Route, Target
 from .stream import ResponseBuilder
+from .timeouts import timeout_after
 from .types import (
     Compaction,
     InputFile,
@@ -36,15 +43,44 @@ from .types import (
 logger = logging.getLogger("gateway")
 
 
+class ClientGone(Exception):
+    """Raised by a transport's ``write`` when the client has left: the response ends there, and it is not
+    an upstream failure."""
+
+
 @dataclass
 class StreamRun:
-    """An open upstream stream and the builder its deltas go through."""
+    """An open upstream stream, the builder its deltas go through, and (once final) its record."""
 
     request: ResponseRequest
     route: Route
     attempt: Attempt
     builder: ResponseBuilder
     store: bool
+    record: StoredResponse | None = None
+
+
+class Admission:
+    """One request admitted (``async with responder.admit(scope)``): counted in flight until it ends.
+
+    This is where every request of every transport passes before any work is done for it; gateway keys
+    and rate limits check ``scope`` (its headers) in :meth:`__aenter__`. Raises ``GatewayError`` (429 when
+    the process is at its limit of requests in flight)."""
+
+    __slots__ = ("dispatcher", "scope")
+
+    def __init__(self, dispatcher: Dispatcher, scope: MutableMapping[str, Any]) -> None:
+        self.dispatcher = dispatcher
+        self.scope = scope
+
+    async def __aenter__(self) -> Admission:
+        self.dispatcher.admit()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.dispatcher.release()
 
 
 class Responder:
@@ -55,12 +91,21 @@ class Responder:
         self.dispatcher = Dispatcher(gateway.config.routing)
         self.conversations = conversations
         self.sealer = sealer
+        limits = gateway.config.server
+        self.max_input_items = limits.max_input_items
+        self.max_tools = limits.max_tools
+
+    def admit(self, scope: MutableMapping[str, Any]) -> Admission:
+        """Admit one request (an async context manager; see :class:`Admission`)."""
+        return Admission(self.dispatcher, scope)
 
     async def prepare(
         self, request: ResponseRequest, local: MutableMapping[str, StoredResponse] | None = None
     ) -> Route:
-        """Check what the gateway cannot do, expand stored state, and route. Raises ``GatewayError``."""
+        """Check limits and what the gateway cannot do, expand stored state, and route. Raises
+        ``GatewayError``."""
         check_supported(request)
+        self.check_limits(request)
         if has_references(request):
             await self.conversations.expand(request, local)
         if any(type(item) is Compaction for item in request.items):
@@ -81,42 +126,58 @@ class Responder:
             resource = builder.fail(error)
         return self._finish(request, resource, attempt, store), attempt
 
-    async def open(self, request: ResponseRequest, route: Route, framing: str) -> StreamRun:
+    def check_limits(self, request: ResponseRequest) -> None:
+        """Refuse (400, naming the parameter) more input items or tools than the configured caps."""
+        if len(request.items) > self.max_input_items:
+            raise too_many_items(self.max_input_items)
+        if request.tools is not None and len(request.tools) > self.max_tools:
+            raise InvalidRequestError(f"'tools' has more than {self.max_tools} tools", code="too_many_tools",
+                                      param="tools")
+
+    @contextlib.asynccontextmanager
+    async def stream(self, request: ResponseRequest, route: Route, framing: str) -> AsyncIterator[StreamRun]:
         """Open the upstream stream (retrying and falling back before any event exists) and emit the first
-        events. Raises ``GatewayError`` when no target could open one."""
+        events; on leaving the block, however it is left, the upstream stream is closed and its target
+        released. Raises ``GatewayError`` when no target could open one."""
         attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
-        store = self.conversations.wants_store(request)
-        builder = _builder(request, route, attempt, store, framing)
-        builder.start()
-        return StreamRun(request, route, attempt, builder, store)
+        try:
+            async with _closing(attempt.result):
+                store = self.conversations.wants_store(request)
+                run = StreamRun(request, route, attempt, None, store)  # type: ignore[arg-type]
+                run.builder = _builder(request, route, attempt, store, framing, partial(self._settle, run))
+                run.builder.start()
+                yield run
+        finally:
+            self.dispatcher.finished(attempt)
 
     async def drive(self, run: StreamRun, write: Callable[[ResponseBuilder], Awaitable[None]]) -> StoredResponse:
         """Forward the stream: ``write(builder)`` after every upstream chunk that produced events, and once
-        more at the end (after the response was stored). Always releases the target."""
+        more at the end (the store decision is made before the terminal event). :class:`ClientGone` from
+        ``write`` ends it without a failure."""
         attempt, builder = run.attempt, run.builder
         target = attempt.target
         iterator: AsyncIterator[Sequence[Delta]] = attempt.result
         try:
-            try:
-                async with timeout_after(max(0.001, target.timeout - (monotonic() - attempt.started))):
-                    async for batch in iterator:
-                        builder.feed(batch)
-                        await write(builder)
-                resource = builder.finish()
-            except GatewayError as error:  # the builder redacts every failure it emits and keeps
-                resource = builder.fail(error)
-            except TimeoutError:
-                resource = builder.fail(upstream_timeout(
-                    f"provider '{target.instance.name}' did not finish the stream in time"))
-            except Exception as exc:
-                mapped = target.instance.map_error(exc)
-                log_failure(mapped, exc)
-                resource = builder.fail(mapped)
-            record = self._finish(run.request, resource, attempt, run.store)
-            await write(builder)
-            return record
-        finally:
-            self.dispatcher.finished(attempt)
+            async with timeout_after(max(0.001, target.timeout - (monotonic() - attempt.started))):
+                async for batch in iterator:
+                    builder.feed(batch)
+                    await write(builder)
+            builder.finish()
+        except ClientGone:
+            raise
+        except GatewayError as error:
+            builder.fail(error)
+        except TimeoutError:
+            builder.fail(upstream_timeout(f"provider '{target.instance.name}' did not finish the stream in time"))
+        except Exception as exc:
+            mapped = target.instance.map_error(exc)
+            log_failure(mapped, exc)
+            builder.fail(mapped)
+        await write(builder)
+        return run.record  # type: ignore[return-value]
+
+    def _settle(self, run: StreamRun, resource: ResponseResource) -> None:
+        run.record = self._finish(run.request, resource, run.attempt, run.store)
 
     def _finish(
         self, request: ResponseRequest, resource: ResponseResource, attempt: Attempt, store: bool
@@ -127,16 +188,22 @@ class Responder:
         return record
 
 
-def _builder(request: ResponseRequest, route: Route, attempt: Attempt, store: bool,
-             framing: str | None) -> ResponseBuilder:
-    """The builder of one response: bounded by, and redacting with, the instance that answered."""
+def _builder(request: ResponseRequest, route: Route, attempt: Attempt, store: bool, framing: str | None,
+             settle: Callable[[ResponseResource], None] | None = None) -> ResponseBuilder:
+    """The builder of one response: bounded by, and redacting with, the instance that answered; ``settle``
+    runs on the final resource before its terminal event is framed."""
     instance = attempt.target.instance
     resource = new_resource(request, store=store)
     if len(route.targets) > 1:  # a model group: say which target answered
         resource.metadata = {**resource.metadata, "gateway_provider": instance.name,
                              "gateway_model": attempt.target.model}
     return ResponseBuilder(resource, framing=framing, allowed_tools=allowed_tool_names(request),
-                           max_chars=instance.settings.max_response_bytes, redact=instance.redact)
+                           max_chars=instance.settings.max_response_bytes, redact=instance.redact, settle=settle)
+
+
+def _closing(iterator: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+    """``aclosing(iterator)`` for a provider's delta iterator (a no-op for one without ``aclose``)."""
+    return contextlib.aclosing(iterator) if hasattr(iterator, "aclose") else contextlib.nullcontext(iterator)
 
 
 def check_supported(request: ResponseRequest) -> None:

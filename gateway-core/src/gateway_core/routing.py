@@ -152,10 +152,9 @@ class Router:
                 if instance is None:
                     raise self._not_configured(target, model)
                 return instance, model
-        configured = ", ".join(sorted(self.instances)) or "none"
-        raise NotFoundError(
+        raise NotFoundError(  # no instance names: they may be private (GET /v1/models lists what is served)
             f"unknown model '{model}': no alias, provider prefix or model-name rule matches it. "
-            f"Write it as 'provider/model' (configured providers: {configured}), set \"provider\" in the "
+            "Write it as 'provider/model' (GET /v1/models lists the models served), set \"provider\" in the "
             "request, or add an alias or prefix rule to the config",
             code="model_not_found",
             param="model",

@@ -6,7 +6,8 @@ Shapes are those of OpenAI's API, as the official ``openai`` SDK's ``responses.r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import msgspec
@@ -59,9 +60,21 @@ def _page_parameters(request: Request) -> tuple[int, bool, str | None]:
 
 
 def stored_response_routes(
-    conversations: Conversations, error_response: Callable[[GatewayError], Response]
+    conversations: Conversations,
+    admit: Callable[[MutableMapping[str, Any]], AbstractAsyncContextManager[Any]],
+    error_response: Callable[[GatewayError], Response],
 ) -> list[BaseRoute]:
-    """The routes for stored responses."""
+    """The routes for stored responses; every request is admitted by ``admit`` (the responder's)."""
+
+    def admitted(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                async with admit(request.scope):
+                    return await handler(request)
+            except GatewayError as error:
+                return error_response(error)
+
+        return endpoint
 
     async def retrieve(request: Request) -> Response:
         response_id = request.path_params["response_id"]
@@ -102,7 +115,7 @@ def stored_response_routes(
         return Response(encoder.encode(body), media_type=_JSON)
 
     return [
-        Route("/v1/responses/{response_id}", retrieve, methods=["GET"]),
-        Route("/v1/responses/{response_id}", delete, methods=["DELETE"]),
-        Route("/v1/responses/{response_id}/input_items", input_items, methods=["GET"]),
+        Route("/v1/responses/{response_id}", admitted(retrieve), methods=["GET"]),
+        Route("/v1/responses/{response_id}", admitted(delete), methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", admitted(input_items), methods=["GET"]),
     ]

@@ -126,6 +126,8 @@ class ResponseBuilder:
     each to get the bytes to write), then ``finish()`` at the upstream's end, or ``fail(error)``.
     ``framing`` is ``"sse"`` (whole SSE events, ``data: [DONE]`` last), ``"json"`` (one JSON document per
     event, for the WebSocket mode; see ``take_events``) or ``None`` (no events: a JSON response).
+    ``settle(resource)``, if given, runs once the resource is final and before the terminal event encodes
+    it (so what it says, e.g. ``store``, is what happened).
     """
 
     __slots__ = (
@@ -146,6 +148,7 @@ class ResponseBuilder:
         "_room",
         "_seq",
         "_usage",
+        "_settle",
         "done",
         "resource",
     )
@@ -158,10 +161,12 @@ class ResponseBuilder:
         allowed_tools: frozenset[str] | None = None,
         max_chars: int = 16 * 1024 * 1024,
         redact: Callable[[GatewayError], GatewayError] | None = None,
+        settle: Callable[[ResponseResource], None] | None = None,
     ) -> None:
         self.resource = resource
         self._room = self._limit = max_chars
         self._redact = redact
+        self._settle = settle
         self._frames: list[bytes] | None = None if framing is None else []
         self._frame = sse_frame if framing == "sse" else _encode
         self._sse = framing == "sse"
@@ -236,12 +241,14 @@ class ResponseBuilder:
             resource.status = "incomplete"
             resource.incomplete_details = IncompleteDetails(reason=finish.incomplete_reason)
             resource.usage = self._final_usage()
+            self._settled()
             self._emit(ResponseIncomplete(0, resource))
         else:
             self._close_item("completed")
             resource.status = "completed"
             resource.completed_at = int(time.time())
             resource.usage = self._final_usage()
+            self._settled()
             self._emit(ResponseCompleted(0, resource))
         self._end()
         return resource
@@ -260,10 +267,17 @@ class ResponseBuilder:
         resource.status = "failed"
         resource.error = error.for_resource()
         resource.usage = self._final_usage()
+        self._settled()
         self._emit(ErrorEvent(0, error.body()))
         self._emit(ResponseFailed(0, resource))
         self._end()
         return resource
+
+    def _settled(self) -> None:
+        """The resource is final: let the owner decide what it says (e.g. ``store``) before the terminal
+        event encodes it."""
+        if self._settle is not None:
+            self._settle(self.resource)
 
     def _end(self) -> None:
         self.done = True

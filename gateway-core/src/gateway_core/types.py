@@ -17,6 +17,14 @@ from msgspec import Meta, Struct, field
 
 ImageDetail = Literal["low", "high", "auto"]
 NonNegative = Annotated[int, Meta(ge=0)]
+Name = Annotated[str, Meta(max_length=256, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
+"""A model or provider name: at most 256 characters, no control characters (they reach headers and logs)."""
+Count = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+"""A positive count that every upstream can take (32-bit)."""
+Metadata = Annotated[
+    dict[Annotated[str, Meta(max_length=64)], Annotated[str, Meta(max_length=512)]], Meta(max_length=16)
+]
+"""``metadata``: OpenAI's limits, 16 pairs, keys up to 64 and values up to 512 characters."""
 
 
 class InputText(Struct, tag="input_text", tag_field="type"):
@@ -218,7 +226,7 @@ class ResponseRequest(Struct, kw_only=True):
     """``POST /v1/responses`` body (CreateResponseBody), plus the gateway extensions ``provider``, ``stop``
     and ``user``. After decoding, ``input`` is always a list of items with part-list content."""
 
-    model: str | None = None
+    model: Name | None = None
     input: str | list[InputItem] | None = None
     instructions: str | None = None
     previous_response_id: str | None = None
@@ -226,7 +234,7 @@ class ResponseRequest(Struct, kw_only=True):
     tools: list[FunctionTool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    max_tool_calls: Annotated[int, Meta(ge=1)] | None = None
+    max_tool_calls: Count | None = None
     text: TextSettings | None = None
     reasoning: ReasoningSettings | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
@@ -234,8 +242,8 @@ class ResponseRequest(Struct, kw_only=True):
     presence_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
     frequency_penalty: Annotated[float, Meta(ge=-2, le=2)] | None = None
     top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
-    max_output_tokens: Annotated[int, Meta(ge=1)] | None = None
-    metadata: dict[str, str] | None = None
+    max_output_tokens: Count | None = None
+    metadata: Metadata | None = None
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
     truncation: Literal["auto", "disabled"] | None = None
@@ -245,7 +253,7 @@ class ResponseRequest(Struct, kw_only=True):
     stream: bool | None = None
     stream_options: StreamOptions | None = None
     # gateway extensions
-    provider: str | None = None
+    provider: Name | None = None
     stop: str | list[str] | None = None
     user: str | None = None
 

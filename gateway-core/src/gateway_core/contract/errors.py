@@ -129,7 +129,7 @@ def error_for_status(
     if status == 404:
         return NotFoundError(text, code="model_not_found", param="model")
     if status == 408:
-        return GatewayError(text, code="upstream_timeout", retryable=True)
+        return upstream_timeout(text)
     if status == 409:
         return GatewayError(text, code="upstream_conflict", retryable=True)
     if status == 413:
@@ -146,8 +146,8 @@ def error_for_status(
 
 
 def upstream_timeout(message: str = "the upstream did not answer in time") -> GatewayError:
-    """A timeout talking to the upstream (retryable)."""
-    return GatewayError(message, code="upstream_timeout", retryable=True)
+    """A timeout talking to the upstream (retryable): 504, as gateways answer and clients retry on."""
+    return GatewayError(message, code="upstream_timeout", status=504, retryable=True)
 
 
 def upstream_connection_error(message: str = "could not connect to the upstream") -> GatewayError:

@@ -444,10 +444,10 @@ class ProviderConformance:
 
     @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
     def test_timeout(self, gateway: GatewayClient, upstream_url: str | None, streaming: bool) -> None:
-        """An upstream slower than the instance's ``timeout`` is a mapped ``upstream_timeout``, never a hang."""
+        """An upstream slower than the instance's ``timeout`` is a 504 ``upstream_timeout``, never a hang."""
         if upstream_url is None:
             pytest.skip("this provider has no fake upstream")
-        error = gateway.error(self.body("slow!", model=f"slow/{self.model}", stream=streaming), 500)
+        error = gateway.error(self.body("slow!", model=f"slow/{self.model}", stream=streaming), 504)
         assert error["code"] == "upstream_timeout"
 
     @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])

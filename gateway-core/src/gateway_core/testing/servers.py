@@ -18,17 +18,26 @@ from typing import Any, Literal
 import uvicorn
 
 from ..app import create_app
-from ..config import config_from_data
+from ..config import ServerSettings, config_from_data
+from ..server import server_config
 
 
 @contextmanager
-def serve_asgi(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> Iterator[str]:
-    """Serve ``app`` on a free port of 127.0.0.1 until the block ends; yields its base URL."""
+def serve_asgi(
+    app: Any, *, lifespan: Literal["auto", "on", "off"] = "on", settings: ServerSettings | None = None
+) -> Iterator[str]:
+    """Serve ``app`` on a free port of 127.0.0.1 until the block ends; yields its base URL. With
+    ``settings``, uvicorn runs as ``gateway serve`` runs it (its protocol, limits and timeouts)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan, access_log=False, timeout_graceful_shutdown=1)
+    quiet: dict[str, Any] = {"log_level": "warning", "lifespan": lifespan, "access_log": False,
+                             "timeout_graceful_shutdown": 1}
+    if settings is None:
+        config = uvicorn.Config(app, **quiet)
+    else:
+        config = server_config(app, settings, **quiet, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -47,12 +56,13 @@ def serve_asgi(app: Any, *, lifespan: Literal["auto", "on", "off"] = "on") -> It
 
 @contextmanager
 def run_gateway(config: dict[str, Any] | None = None) -> Iterator[str]:
-    """Run the gateway built from a config dict (as the YAML file would hold); yields its base URL.
+    """Run the gateway built from a config dict (as the YAML file would hold), served as ``gateway serve``
+    serves it; yields its base URL.
 
     Without a ``store`` key, responses are stored in a SQLite file of a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:
-        app = create_app(config_from_data(with_temporary_store(config or {}, folder), "<test config>"))
-        with serve_asgi(app) as url:
+        settings = config_from_data(with_temporary_store(config or {}, folder), "<test config>")
+        with serve_asgi(create_app(settings), settings=settings.server) as url:
             yield url
 
 

@@ -1,0 +1,195 @@
+"""How uvicorn serves the gateway: one place for its options (used by ``gateway serve`` and by the test kit),
+and the HTTP protocol that bounds slow and oversized request heads. Defaults are in ``ServerSettings``.
+
+uvicorn's ``httptools`` protocol (the fast one) has no header size limit and no header-read timeout: a
+client may send headers forever, or connect and send nothing. :func:`guarded_protocol` adds both to it:
+a request head over ``server.max_header_bytes`` answers 431, one not complete within
+``server.header_timeout`` closes the connection. The body deadline is the body reader's
+(``gateway_core.body``); the connection cap is uvicorn's ``limit_concurrency`` (503 past it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httptools
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
+
+from .config import ServerSettings
+from .edge import is_loopback
+from .logs import log_config
+
+logger = logging.getLogger("gateway")
+
+_HEADERS_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+                      b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
+_TOO_LARGE_BODY = (b'{"error":{"type":"invalid_request","code":"headers_too_large","param":null,'
+                   b'"message":"the request head is over server.max_header_bytes"}}')
+
+
+class HeadTooLarge(Exception):
+    """Raised from a parser callback: the request head is over ``server.max_header_bytes``."""
+
+
+class ServerConfig(uvicorn.Config):
+    """``uvicorn.Config`` with the head limits :class:`GuardedHttpToolsProtocol` reads (a module-level class,
+    so worker processes can unpickle it)."""
+
+    def __init__(self, app: Any, *, header_timeout: float, max_header_bytes: int, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.header_timeout = header_timeout
+        self.max_header_bytes = max_header_bytes
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header size limit and a header-read timeout (from
+    :class:`ServerConfig`)."""
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.max_header_bytes: int = getattr(config, "max_header_bytes", 64 * 1024)
+        self.header_timeout: float = getattr(config, "header_timeout", 10.0)
+        self._head_bytes = self._parsed_head_bytes = 0
+        self._in_head = True
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock for the first request head."""
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the head clock."""
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser (as uvicorn does); refuse a head that grew past the limit, whether it is still
+        arriving or arrived whole in this chunk."""
+        self._unset_keepalive_if_required()
+        in_head = self._in_head
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            if isinstance(error.__context__, HeadTooLarge):
+                self._refuse_head()
+            else:
+                self._invalid_request()
+            return
+        except httptools.HttpParserError:
+            self._invalid_request()
+            return
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+            return
+        if in_head and self._in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_header_bytes:
+                self._refuse_head()
+
+    def on_url(self, url: bytes) -> None:
+        """Count the request target into the head size."""
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        """Count each header into the head size."""
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        self._parsed_head_bytes += size
+        if self._parsed_head_bytes > self.max_header_bytes:
+            raise HeadTooLarge
+
+    def _refuse_head(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(_HEADERS_TOO_LARGE % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY))
+            self.transport.close()
+
+    def _invalid_request(self) -> None:
+        message = "Invalid HTTP request received."
+        self.logger.warning(message)
+        self.send_400_response(message)
+
+    def on_message_begin(self) -> None:
+        """A new request head starts (also on a kept-alive connection)."""
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = self._parsed_head_bytes = 0
+        if self._head_timer is None:
+            self._arm_head_timer()
+
+    def on_headers_complete(self) -> None:
+        """The head is complete: its clock stops."""
+        self._in_head = False
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        """Between requests, uvicorn's keep-alive timeout applies; the next head restarts the clock."""
+        self._in_head = True
+        self._head_bytes = 0
+        super().on_response_complete()
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self._in_head and not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_config(app: Any, settings: ServerSettings, **overrides: Any) -> ServerConfig:
+    """The uvicorn configuration of ``settings`` (``overrides`` for the test kit, e.g. ``log_level``)."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "http": GuardedHttpToolsProtocol,
+        "loop": "uvloop",
+        "limit_concurrency": settings.max_connections,
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "ws_max_size": settings.max_body_bytes,
+        "log_level": settings.log_level,
+        "access_log": settings.access_log,
+        "lifespan": "on",
+        "timeout_graceful_shutdown": round(settings.shutdown_grace),
+        "log_config": log_config(),
+    }
+    options.update(overrides)
+    return ServerConfig(app, header_timeout=settings.header_timeout, max_header_bytes=settings.max_header_bytes,
+                        **options)
+
+
+def serve(app: Any, settings: ServerSettings) -> None:
+    """Run uvicorn until it is stopped: one process, or ``settings.workers`` processes each building the app
+    from ``app`` (an import string of a factory)."""
+    config = server_config(app, settings, workers=settings.workers, factory=settings.workers > 1)
+    server = uvicorn.Server(config)
+    if settings.workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        server.run()
+
+
+def warn_if_exposed(settings: ServerSettings) -> None:
+    """Warn when the gateway listens beyond this machine: anyone who can reach it may spend its keys."""
+    if not is_loopback(settings.host):
+        logger.warning(
+            "listening on %s, reachable from other machines: anyone who can reach this port can use the "
+            "upstream keys configured here (gateway keys are not available yet). Bind 127.0.0.1 unless the "
+            "network is trusted, and list the names clients use in server.allowed_hosts", settings.host)
