@@ -40,7 +40,7 @@ from .errors import (
 )
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT, hookimpl
 from .provider import Capabilities, CompactedWindow, ProviderInfo
-from .settings import ProviderSettings
+from .settings import ProviderSettings, mask_url
 
 __all__ = [
     "Capabilities",
@@ -55,6 +55,7 @@ __all__ = [
     "hookimpl",
     "InvalidRequestError",
     "ItemBreak",
+    "mask_url",
     "ModelError",
     "NotFoundError",
     "parse_retry_after",
