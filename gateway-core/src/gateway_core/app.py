@@ -167,8 +167,15 @@ class ResponsesEndpoint:
         logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
 
 
+_HEADER_MODEL_LIMIT = 256
+
+
 def _target_headers(target: Any) -> list[tuple[bytes, bytes]]:
-    return [(b"x-gateway-provider", target.instance.name.encode()), (b"x-gateway-model", target.model.encode())]
+    """Which instance and upstream model answered; a model name too long to be real is not echoed."""
+    headers = [(b"x-gateway-provider", target.instance.name.encode())]
+    if len(target.model) <= _HEADER_MODEL_LIMIT:
+        headers.append((b"x-gateway-model", target.model.encode()))
+    return headers
 
 
 async def _wait_for_disconnect(receive: Any) -> None:

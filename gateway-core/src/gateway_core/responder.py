@@ -52,7 +52,7 @@ class Responder:
 
     def __init__(self, gateway: Gateway, conversations: Conversations, sealer: Sealer) -> None:
         self.router = gateway.router
-        self.dispatcher = Dispatcher(gateway.config.routing)
+        self.dispatcher = Dispatcher(gateway.config.routing, gateway.router.configured_targets())
         self.conversations = conversations
         self.sealer = sealer
 
