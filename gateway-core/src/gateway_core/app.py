@@ -223,7 +223,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     gateway = Gateway.from_config(config, plugins)
     store = create_store(config.store)
     conversations = Conversations(store, config.store, config.store_default)
-    responder = Responder(gateway, conversations, Sealer(config.compaction.key))
+    responder = Responder(gateway, conversations, Sealer(config.compaction.key, config.compaction.ttl_seconds))
     ready = False
 
     @contextlib.asynccontextmanager

@@ -63,9 +63,10 @@ class Responder:
         check_supported(request)
         if has_references(request):
             await self.conversations.expand(request, local)
+        route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
         if any(type(item) is Compaction for item in request.items):
-            open_compactions(request, self.sealer)
-        return self.router.route(request.model, request.provider)  # type: ignore[arg-type]
+            open_compactions(request, self.sealer, {target.instance.name for target in route.targets})
+        return route
 
     async def respond(self, request: ResponseRequest, route: Route) -> tuple[StoredResponse, Attempt]:
         """A whole (non-streaming) response. Raises ``GatewayError`` when no target answers."""
