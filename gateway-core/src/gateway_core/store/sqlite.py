@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,8 @@ T = TypeVar("T")
 
 
 class SQLiteStore(ResponseStore):
-    """Responses in a SQLite file at ``path``, created with its parent folder on first :meth:`open`.
+    """Responses in a SQLite file at ``path`` (mode 0600), created with its parent folder (0700) on first
+    :meth:`open`.
 
     The connection lives on a single dedicated worker thread; each public method hands its work to that
     thread and awaits it, so calls are serialised and the event loop keeps running meanwhile. Saves made
@@ -163,9 +165,32 @@ class SQLiteStore(ResponseStore):
 # The functions below run on the worker thread, which owns the connection.
 
 
+def _private_file(path: str) -> None:
+    """Make sure ``path`` exists readable by its owner only (0600), in a folder that is 0700 if we create it.
+
+    An existing folder keeps its mode (it may be shared, such as a data volume); it is only logged when others
+    may enter it. An existing store file is tightened to 0600. SQLite gives its ``-wal`` and ``-shm`` files
+    the database file's mode.
+    """
+    folder = Path(path).parent
+    if folder.exists():
+        if folder.stat().st_mode & 0o077:
+            logger.warning("the store's folder %s is open to other users (mode %o); consider chmod 700", folder,
+                           folder.stat().st_mode & 0o777)
+    else:
+        folder.mkdir(mode=0o700, parents=True)
+        folder.chmod(0o700)  # mkdir's mode is masked by the umask
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
 def _connect(path: str) -> sqlite3.Connection:
-    """Open (creating if needed) the file in WAL mode with an up-to-date schema."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating if needed, private to this user) the file in WAL mode with an up-to-date schema."""
+    _private_file(path)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)  # transactions are explicit
     try:
         conn.execute("PRAGMA journal_mode=WAL")
