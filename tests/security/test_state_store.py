@@ -33,3 +33,15 @@ def test_an_existing_store_file_is_tightened(tmp_path: Path) -> None:
     store.chmod(0o644)
     with run_gateway_process(f"store: {{backend: sqlite, path: '{store}'}}\n"):
         assert _mode(store) == 0o600
+
+
+def test_a_configured_gateway_does_not_serve_the_keyless_mock(tmp_path: Path) -> None:
+    config = ("providers:\n  local: {type: openai, base_url: 'http://127.0.0.1:9/v1'}\n"
+              f"store: {{backend: sqlite, path: '{tmp_path / 'r.sqlite3'}'}}\n")
+    with run_gateway_process(config) as gateway:
+        for model in ("mock", "mock/anything", "mock-1"):
+            answer = httpx.post(gateway.url + "/v1/responses", json={"model": model, "input": "free tokens?"})
+            assert answer.status_code == 404, answer.text
+            assert answer.json()["error"]["code"] == "model_not_found"
+        pinned = httpx.post(gateway.url + "/v1/responses", json={"model": "x", "provider": "mock", "input": "hi"})
+        assert pinned.status_code == 404
