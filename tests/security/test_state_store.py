@@ -45,3 +45,46 @@ def test_a_configured_gateway_does_not_serve_the_keyless_mock(tmp_path: Path) ->
             assert answer.json()["error"]["code"] == "model_not_found"
         pinned = httpx.post(gateway.url + "/v1/responses", json={"model": "x", "provider": "mock", "input": "hi"})
         assert pinned.status_code == 404
+
+
+def _input_ids(url: str, response_id: str) -> list[str]:
+    page = httpx.get(f"{url}/v1/responses/{response_id}/input_items", params={"order": "asc"}).json()
+    return [item["id"] for item in page["data"]]
+
+
+def _echo(answer: httpx.Response) -> str:
+    assert answer.status_code == 200, answer.text
+    return "".join(part["text"] for item in answer.json()["output"] for part in item["content"])
+
+
+def test_a_client_chosen_item_id_cannot_hijack_another_callers_reference(tmp_path: Path) -> None:
+    with run_gateway_process(f"store: {{backend: sqlite, path: '{tmp_path / 'r.sqlite3'}'}}\n") as gateway:
+        url = gateway.url
+        victim = httpx.post(url + "/v1/responses", json={"model": "mock", "input": "the victim's question"}).json()
+        [question_id] = _input_ids(url, victim["id"])
+        answer_id = victim["output"][0]["id"]
+        # the attacker learnt both ids and stores items of its own under them
+        for stolen in (question_id, answer_id):
+            forged = {"type": "message", "id": stolen, "role": "user", "content": "attacker's words"}
+            assert httpx.post(url + "/v1/responses", json={"model": "mock", "input": [forged]}).status_code == 200
+        later = httpx.post(url + "/v1/responses", json={"model": "mock", "input": [
+            {"type": "item_reference", "id": question_id}, {"type": "item_reference", "id": answer_id},
+            {"role": "user", "content": "history?"}]})
+    text = _echo(later)
+    assert "attacker" not in text
+    assert text.startswith("user:the victim's question | assistant:the victim's question")
+
+
+def test_a_client_chosen_id_resolves_only_within_its_own_chain(tmp_path: Path) -> None:
+    with run_gateway_process(f"store: {{backend: sqlite, path: '{tmp_path / 'r.sqlite3'}'}}\n") as gateway:
+        url = gateway.url
+        mine = {"type": "message", "id": "msg_my_own", "role": "user", "content": "named by me"}
+        first = httpx.post(url + "/v1/responses", json={"model": "mock", "input": [mine]}).json()
+        chained = httpx.post(url + "/v1/responses", json={
+            "model": "mock", "previous_response_id": first["id"],
+            "input": [{"type": "item_reference", "id": "msg_my_own"}, {"role": "user", "content": "history?"}]})
+        loose = httpx.post(url + "/v1/responses", json={
+            "model": "mock", "input": [{"type": "item_reference", "id": "msg_my_own"}]})
+    assert "user:named by me | assistant:named by me | user:named by me" in _echo(chained)
+    assert loose.status_code == 400
+    assert loose.json()["error"]["param"] == "input[0].id"

@@ -122,8 +122,8 @@ class Responder:
     def _finish(
         self, request: ResponseRequest, resource: ResponseResource, attempt: Attempt, store: bool
     ) -> StoredResponse:
-        record = self.conversations.record(resource, request, attempt.target.instance.name)
-        if store and not self.conversations.keep(record):
+        record, made = self.conversations.record(resource, request, attempt.target.instance.name)
+        if store and not self.conversations.keep(record, made):
             resource.store = False
         return record
 
