@@ -88,3 +88,19 @@ def test_a_client_chosen_id_resolves_only_within_its_own_chain(tmp_path: Path) -
     assert "user:named by me | assistant:named by me | user:named by me" in _echo(chained)
     assert loose.status_code == 400
     assert loose.json()["error"]["param"] == "input[0].id"
+
+
+def test_the_store_quota_evicts_the_oldest_responses(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    store = tmp_path / "r.sqlite3"
+    config = f"store: {{backend: sqlite, path: '{store}', max_bytes: 300000}}\n"
+    with run_gateway_process(config) as gateway, httpx.Client(base_url=gateway.url) as client:
+        ids = [client.post("/v1/responses", json={"model": "mock", "input": "z" * 20_000}).json()["id"]
+               for _ in range(60)]
+        assert client.get(f"/v1/responses/{ids[0]}").status_code == 404
+        assert client.get(f"/v1/responses/{ids[-1]}").status_code == 200
+    with closing(sqlite3.connect(store)) as conn:
+        (stored,) = conn.execute("SELECT COALESCE(SUM(length(record)), 0) FROM responses").fetchone()
+    assert 0 < stored <= 300_000  # 60 responses of ~40 kB each would be ~2.4 MB

@@ -29,6 +29,7 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     url: str = "redis://127.0.0.1:6379/0"  # redis
     retention_days: Annotated[float, Meta(gt=0)] = 30.0
     max_record_bytes: Annotated[int, Meta(ge=1)] = 16 * 1024 * 1024
+    max_bytes: Annotated[int, Meta(ge=1)] | None = 1024 * 1024 * 1024  # sqlite: evict the oldest past this
 
 
 def default_store_path() -> str:
@@ -40,7 +41,8 @@ def default_store_path() -> str:
 def create_store(settings: StoreSettings) -> ResponseStore:
     """The (not yet opened) store that ``settings`` describe."""
     if settings.backend == "sqlite":
-        return SQLiteStore(settings.path or default_store_path(), max_record_bytes=settings.max_record_bytes)
+        return SQLiteStore(settings.path or default_store_path(), max_record_bytes=settings.max_record_bytes,
+                           max_bytes=settings.max_bytes)
     if settings.backend == "redis":
         return RedisStore(settings.url, max_record_bytes=settings.max_record_bytes)
     return NullStore()

@@ -42,11 +42,13 @@ class SQLiteStore(ResponseStore):
         path: str,
         *,
         max_record_bytes: int = 16 * 1024 * 1024,
+        max_bytes: int | None = None,
         purge_interval: float = 300.0,
         checkpoint_interval: float = 1.0,
     ) -> None:
         self.path = path
         self.max_record_bytes = max_record_bytes
+        self.max_bytes = max_bytes
         self.purge_interval = purge_interval
         self.checkpoint_interval = checkpoint_interval
         self._executor: ThreadPoolExecutor | None = None
@@ -92,7 +94,7 @@ class SQLiteStore(ResponseStore):
         """Write every save queued so far in one transaction, then wake their callers."""
         batch, self._batch, self._committed = self._batch, [], None
         try:
-            await self._call(_save_many, batch)
+            await self._call(_save_many, batch, self.max_bytes)
         except BaseException as exc:
             committed.set_exception(exc)
             raise
@@ -195,6 +197,7 @@ def _connect(path: str) -> sqlite3.Connection:
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; WAL keeps the file consistent
+        conn.execute("PRAGMA recursive_triggers=ON")  # so INSERT OR REPLACE keeps the usage count right
         migrate(conn)
     except BaseException:
         conn.close()
@@ -212,8 +215,11 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]]) -> None:
-    """Replace each response's record and item index, all in one transaction (the last save of an id wins)."""
+def _save_many(
+    conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]], max_bytes: int | None
+) -> None:
+    """Replace each response's record and item index, all in one transaction (the last save of an id wins);
+    then, over ``max_bytes``, evict the oldest records (those expiring first) until the store fits."""
     batch = list({row[0]: row for row in batch}.values())
     with write_transaction(conn):
         conn.executemany("DELETE FROM items WHERE response_id = ?", [(row[0],) for row in batch])
@@ -226,6 +232,26 @@ def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str
             [(item_id, response_id, expires_at) for response_id, _, item_ids, expires_at in batch
              for item_id in item_ids],
         )
+        if max_bytes is not None:
+            _evict_oldest(conn, max_bytes)
+
+
+def _evict_oldest(conn: sqlite3.Connection, max_bytes: int) -> None:
+    """Delete the records that expire first (the oldest) and their items until the records fit ``max_bytes``."""
+    used: int = conn.execute("SELECT bytes FROM usage").fetchone()[0]
+    while used > max_bytes:
+        oldest = conn.execute("SELECT id, length(record) FROM responses ORDER BY expires_at LIMIT 64").fetchall()
+        if not oldest:
+            return
+        doomed = []
+        for response_id, size in oldest:
+            doomed.append((response_id,))
+            used -= size
+            if used <= max_bytes:
+                break
+        conn.executemany("DELETE FROM responses WHERE id = ?", doomed)
+        conn.executemany("DELETE FROM items WHERE response_id = ?", doomed)
+        logger.info("store over store.max_bytes: evicted the %d oldest responses", len(doomed))
 
 
 def _load(conn: sqlite3.Connection, response_id: str, now: float) -> bytes | None:
