@@ -55,8 +55,15 @@ class StoredResponse(Struct):
     instance: str
 
 
+class _InputOnly(Struct):
+    """A stored record read for its input items only, each left undecoded (a page decodes just its own)."""
+
+    input: list[msgspec.Raw]
+
+
 _encode = msgspec.json.encode
 _decode_record = msgspec.json.Decoder(StoredResponse).decode
+_decode_input_only = msgspec.json.Decoder(_InputOnly).decode
 
 
 def as_input(item: OutputItem) -> InputItem:
@@ -108,6 +115,15 @@ class Conversations:
             return saving[0]
         raw = await self.store.load(response_id)
         return None if raw is None else _decode_record(raw)
+
+    async def load_input(self, response_id: str) -> list[msgspec.Raw] | None:
+        """A stored response's input items, each still encoded, or None: a page of them costs the decoding
+        of that page, not of the whole record."""
+        saving = self._saving.get(response_id)
+        if saving is not None:
+            return [msgspec.Raw(_encode(item)) for item in saving[0].input]
+        raw = await self.store.load(response_id)
+        return None if raw is None else _decode_input_only(raw).input
 
     async def delete(self, response_id: str) -> bool:
         """Delete a stored response (after its write, if it is still being written)."""
