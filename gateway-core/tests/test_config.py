@@ -123,4 +123,5 @@ providers:
     plugins = create_plugins(autoload=False, extra={"acme": mock_plugin(gateway_provider_info=gateway_provider_info)})
     gateway = Gateway(parse_config(text, "g.yaml", environ={}), plugins, environ={"ACME_KEY": "k-123"})
     keys = {name: instance.settings.api_key for name, instance in gateway.instances.items()}
-    assert keys == {"acme": "k-123", "local": None, "second": "k-123", "mock": None}
+    # no implicit mock: a config that names providers serves those (and keyed kinds from the environment)
+    assert keys == {"acme": "k-123", "local": None, "second": "k-123"}

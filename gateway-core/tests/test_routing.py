@@ -84,3 +84,23 @@ def test_unconfigured_kind_with_known_key_env_names_the_variable() -> None:
         gateway.router.resolve("acme-1")
     with_key = Gateway(parse_config("", "r.yaml", environ={}), plugins(), environ={"ACME_KEY": "k"})
     assert with_key.router.resolve("acme-1")[0].name == "acme"
+
+
+def test_client_chosen_names_keep_the_state_tables_bounded() -> None:
+    from gateway_core.dispatch import _RECENT_LIMIT, Dispatcher
+    from gateway_core.routing import _CACHE_LIMIT, STATE_KEY_LIMIT
+
+    config = parse_config(
+        CONFIG.replace("aliases:\n", "aliases:\n  group: {targets: [{model: mock/a}, {model: echo2/b}]}\n"),
+        "r.yaml", environ={})
+    router = Gateway(config, create_plugins(autoload=False), environ={}).router
+    dispatcher = Dispatcher(config.routing, router.configured_targets())
+    assert dispatcher.tracked() == 2
+    for number in range(_RECENT_LIMIT + 500):
+        target = router.route(f"mock-{number}-" + "x" * 1000).targets[0]
+        assert len(target.state_key) <= STATE_KEY_LIMIT
+        dispatcher.state(target)
+    assert dispatcher.tracked() == 2 + _RECENT_LIMIT
+    assert len(router._cache) < _CACHE_LIMIT and not any(len(model) > 256 for model, _ in router._cache)
+    assert all(dispatcher.state(target) is dispatcher.health[target.state_key]
+               for target in router.route("group").targets)

@@ -355,3 +355,19 @@ def test_null_store_keeps_nothing() -> None:
         assert await store.delete("resp_1") is False
 
     drive(NullStore(), scenario)
+
+
+def test_sqlite_quota_evicts_the_oldest_records(tmp_path: Path) -> None:
+    path = tmp_path / "quota.sqlite3"
+
+    async def scenario(store: Any) -> None:
+        for number in range(20):
+            await store.save(f"resp_{number}", b"x" * 1000, [f"msg_{number}"], 3600.0 + number)
+        await store.save("resp_19", b"y" * 500, ["msg_19"], 3619.0)  # a replace is counted once
+        assert await store.load("resp_0") is None and await store.find_item("msg_0") is None
+        assert await store.load("resp_18") == b"x" * 1000 and await store.load("resp_19") == b"y" * 500
+
+    drive(SQLiteStore(str(path), max_bytes=5000), scenario)
+    (used,) = query(path, "SELECT bytes FROM usage")[0]
+    assert used == query(path, "SELECT SUM(length(record)) FROM responses")[0][0]
+    assert used <= 5000 and query(path, "SELECT COUNT(*) FROM responses")[0][0] == 5

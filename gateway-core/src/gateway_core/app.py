@@ -124,8 +124,15 @@ class ResponsesEndpoint:
             logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
 
 
+_HEADER_MODEL_LIMIT = 256
+
+
 def _target_headers(target: Any) -> list[tuple[bytes, bytes]]:
-    return [(b"x-gateway-provider", target.instance.name.encode()), (b"x-gateway-model", target.model.encode())]
+    """Which instance and upstream model answered; a model name too long to be real is not echoed."""
+    headers = [(b"x-gateway-provider", target.instance.name.encode())]
+    if len(target.model) <= _HEADER_MODEL_LIMIT:
+        headers.append((b"x-gateway-model", target.model.encode()))
+    return headers
 
 
 async def _wait_for_disconnect(receive: Any) -> None:
@@ -184,7 +191,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     gateway = Gateway.from_config(config, plugins)
     store = create_store(config.store)
     conversations = Conversations(store, config.store, config.store_default)
-    responder = Responder(gateway, conversations, Sealer(config.compaction.key))
+    responder = Responder(gateway, conversations, Sealer(config.compaction.key, config.compaction.ttl_seconds))
     server = config.server
     reader = BodyReader(server.max_body_bytes, server.body_timeout)
     guard = EdgeGuard(default_allowed_hosts(server.host) if server.allowed_hosts is None else server.allowed_hosts,

@@ -42,6 +42,10 @@ def _serve(args: argparse.Namespace) -> int:
     warn_if_exposed(server)
     server.workers = resolve_workers(server.workers)
     if server.workers > 1:
+        if not config.compaction.key:
+            raise ConfigError(f"{config.source}: key 'compaction.key': must be set when server.workers > 1 "
+                              "(each worker would seal compaction items with its own key, and the others could "
+                              "not open them); set it to a shared secret, e.g. `openssl rand -base64 32`")
         # each worker builds its own app (and its own SDK clients) from the same config file
         if args.config:
             os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)

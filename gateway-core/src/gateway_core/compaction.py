@@ -4,10 +4,14 @@ A provider with its own compaction (``gateway_compact``, e.g. OpenAI's Responses
 its compaction items go back only to that provider. For the others the gateway compacts itself: it asks
 the conversation's own model for a faithful summary of the earlier turns and returns the compacted window:
 the user messages verbatim, then one ``compaction`` item whose ``encrypted_content`` is the summary sealed
-by the gateway (Fernet: AES-CBC + HMAC-SHA256, from ``cryptography``, keyed by ``compaction.key``). When
-that item comes back in a later request, the gateway opens it and gives the model the summary as a
-developer message. A tampered gateway item answers 400, and so does a provider's item sent to a provider
-that cannot read it.
+by the gateway (Fernet: AES-CBC + HMAC-SHA256, from ``cryptography``, keyed by ``compaction.key``). A sealed
+item is bound to the provider instance that summarised and to an expiry (``compaction.ttl_seconds``). When
+that item comes back in a later request to a route of that instance, the gateway opens it and gives the
+model the summary as a *user* message: the summary is made of what the conversation's participants said, so
+it never gains the authority of developer or system instructions. A tampered, expired or foreign gateway
+item answers 400 naming its input index, and so does a provider's item sent to a provider that cannot read
+it. Several workers or instances must share ``compaction.key`` (startup refuses ``server.workers > 1``
+without one).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import msgspec
@@ -56,8 +60,9 @@ _decode_json = msgspec.json.Decoder().decode
 class Sealer:
     """Seals and opens compaction summaries with authenticated encryption."""
 
-    def __init__(self, secret: str | None) -> None:
+    def __init__(self, secret: str | None, ttl_seconds: float = 30 * 86400.0) -> None:
         self._secret = secret
+        self._ttl = ttl_seconds
         self._cipher: Any = None
 
     def _fernet(self) -> Any:
@@ -71,31 +76,41 @@ class Sealer:
             self._cipher = Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
         return self._cipher
 
-    def seal(self, summary: str, model: str) -> str:
-        """The ``encrypted_content`` for a summary."""
-        payload = encoder.encode({"v": 1, "summary": summary, "model": model, "at": int(time.time())})
+    def seal(self, summary: str, model: str, instance: str) -> str:
+        """The ``encrypted_content`` for a summary made by provider ``instance``, valid for ``ttl_seconds``."""
+        now = time.time()
+        payload = encoder.encode({"v": 2, "summary": summary, "model": model, "instance": instance,
+                                  "at": int(now), "exp": now + self._ttl})
         return PREFIX + self._fernet().encrypt(payload).decode()
 
-    def open(self, blob: str, param: str) -> str:
-        """The summary inside a gateway ``blob``; 400 (naming ``param``) when it was tampered with."""
+    def open(self, blob: str, param: str, instances: Collection[str]) -> str:
+        """The summary inside a gateway ``blob`` sent to a route over ``instances``; 400 (naming ``param``)
+        when it was tampered with, has expired, or was sealed for another provider instance."""
         from cryptography.fernet import InvalidToken
 
         try:
             data = _decode_json(self._fernet().decrypt(blob[len(PREFIX):].encode()))
-        except (InvalidToken, msgspec.DecodeError, ValueError):
+            summary, instance, expires = str(data["summary"]), str(data["instance"]), float(data["exp"])
+        except (InvalidToken, msgspec.DecodeError, ValueError, KeyError, TypeError):
             raise InvalidRequestError("this compaction item is corrupt, was tampered with, or was sealed with "
                                       "another key", code="invalid_compaction", param=param) from None
-        return str(data["summary"])
+        if expires <= time.time():
+            raise InvalidRequestError("this compaction item has expired; compact the conversation again",
+                                      code="invalid_compaction", param=param)
+        if instance not in instances:
+            raise InvalidRequestError(f"this compaction item was sealed for provider '{instance}' and can only "
+                                      "be used with it", code="invalid_compaction", param=param)
+        return summary
 
 
-def open_compactions(request: ResponseRequest, sealer: Sealer) -> None:
-    """Replace every gateway compaction item of the input by a developer message carrying its summary
-    (a provider's own compaction items stay, for that provider)."""
+def open_compactions(request: ResponseRequest, sealer: Sealer, instances: Collection[str]) -> None:
+    """Replace every gateway compaction item of the input by a user message carrying its summary (a
+    provider's own compaction items stay, for that provider). ``instances``: those the request may go to."""
     items: list[InputItem] = []
     for index, item in enumerate(request.items):
         if type(item) is Compaction and item.encrypted_content.startswith(PREFIX):
-            summary = sealer.open(item.encrypted_content, f"input[{index}].encrypted_content")
-            items.append(Message(role="developer", content=[InputText(SUMMARY_HEADER + summary)]))
+            summary = sealer.open(item.encrypted_content, f"input[{index}].encrypted_content", instances)
+            items.append(Message(role="user", content=[InputText(SUMMARY_HEADER + summary)]))
         else:
             items.append(item)
     request.input = items
@@ -144,7 +159,7 @@ async def compact_conversation(responder: Any, request: ResponseRequest) -> Comp
                                usage=native.usage)
     conversation = list(request.items)
     request.input = [*conversation, Message(role="user", content=[InputText(SUMMARY_REQUEST)])]
-    record, _ = await responder.respond(request, route)
+    record, attempt = await responder.respond(request, route)
     resource = record.response
     if resource.status != "completed":
         reason = resource.error.message if resource.error else resource.status
@@ -155,7 +170,8 @@ async def compact_conversation(responder: Any, request: ResponseRequest) -> Comp
     for item in conversation:
         if type(item) is Message and item.role == "user":
             kept.append(Message(role="user", content=item.content, id=item.id or new_id("msg"), status="completed"))
-    kept.append(Compaction(encrypted_content=responder.sealer.seal(summary, resource.model), id=new_id("cmp")))
+    sealed = responder.sealer.seal(summary, resource.model, attempt.target.instance.name)
+    kept.append(Compaction(encrypted_content=sealed, id=new_id("cmp")))
     return CompactResource(id=new_id("resp"), created_at=int(time.time()), output=kept,
                            usage=resource.usage or Usage())
 

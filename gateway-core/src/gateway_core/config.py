@@ -110,13 +110,16 @@ class StoreSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_record_bytes: Annotated[int, Meta(ge=1)] = 16 * 1024 * 1024
     write_retry_seconds: Annotated[float, Meta(ge=0)] = 60.0  # a failed write is tried again for this long
     max_pending_writes: Annotated[int, Meta(ge=1)] = 10000  # answered, not yet written; past it: store: false
+    max_bytes: Annotated[int, Meta(ge=1)] | None = 1024 * 1024 * 1024  # sqlite: evict the oldest past this
 
 
 class CompactionSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """``compaction``: the secret that seals compaction items (any random string, e.g. 32 random bytes in
-    base64). Without one, a key is made at startup and items do not survive a restart."""
+    base64) and how long a sealed item stays valid. Without a key, one is made at startup and items do not
+    survive a restart (and several workers cannot share them, so startup refuses that)."""
 
     key: str | None = None
+    ttl_seconds: Annotated[float, Meta(gt=0)] = 30 * 86400.0
 
 
 class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):

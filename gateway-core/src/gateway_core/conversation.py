@@ -6,6 +6,12 @@ response therefore needs one lookup: its input followed by its output, then the 
 the specification requires. Provider round-trip data (thinking and thought signatures) rides inside
 reasoning items as provider-namespaced envelopes, so a conversation that moves to another provider has
 them dropped by that provider's translator instead of rejected upstream.
+
+Item references cannot be hijacked: the global item index holds only ids the gateway made (output items,
+and input items that came without an id), each pointing at the response that made it. An ``item_reference``
+resolves to an item of the response chain being continued (``previous_response_id``, whose record holds its
+ancestors' items), then (WebSocket) to this connection's responses, then through that index; an id a client
+chose is never indexed, so sending an item with someone else's id cannot change what their references mean.
 """
 
 from __future__ import annotations
@@ -56,8 +62,15 @@ class StoredResponse(Struct):
     instance: str
 
 
+class _InputOnly(Struct):
+    """A stored record read for its input items only, each left undecoded (a page decodes just its own)."""
+
+    input: list[msgspec.Raw]
+
+
 _encode = msgspec.json.encode
 _decode_record = msgspec.json.Decoder(StoredResponse).decode
+_decode_input_only = msgspec.json.Decoder(_InputOnly).decode
 
 
 def as_input(item: OutputItem) -> InputItem:
@@ -119,6 +132,15 @@ class Conversations:
             raise store_unavailable(exc) from exc
         return None if raw is None else _decode_record(raw)
 
+    async def load_input(self, response_id: str) -> list[msgspec.Raw] | None:
+        """A stored response's input items, each still encoded, or None: a page of them costs the decoding
+        of that page, not of the whole record."""
+        saving = self._saving.get(response_id)
+        if saving is not None:
+            return [msgspec.Raw(_encode(item)) for item in saving[0].input]
+        raw = await self.store.load(response_id)
+        return None if raw is None else _decode_input_only(raw).input
+
     async def delete(self, response_id: str) -> bool:
         """Delete a stored response (after its write, if it is still being written)."""
         saving = self._saving.get(response_id)
@@ -150,9 +172,12 @@ class Conversations:
                     param="previous_response_id",
                 )
         expanded: list[InputItem] = history(previous) if previous is not None else []
+        chain = len(expanded)
         for index, item in enumerate(items):
             if type(item) is ItemReference:
-                expanded.append(await self._referenced(item.id, index, local))
+                found = next((earlier for earlier in expanded[:chain] if getattr(earlier, "id", None) == item.id),
+                             None)
+                expanded.append(found or await self._referenced(item.id, index, local))
             else:
                 expanded.append(item)
         request.input = expanded
@@ -193,16 +218,23 @@ class Conversations:
         except Exception as exc:
             raise store_unavailable(exc) from exc
 
-    def record(self, resource: ResponseResource, request: ResponseRequest, instance: str) -> StoredResponse:
-        """The record of a finished response; gives every input item an id of ours."""
+    def record(
+        self, resource: ResponseResource, request: ResponseRequest, instance: str
+    ) -> tuple[StoredResponse, list[str]]:
+        """The record of a finished response, and the ids made for it (every output item's, and one for each
+        input item that had none): the only ids :meth:`keep` indexes."""
+        made: list[str] = []
         for item in request.items:
             if getattr(item, "id", 0) is None:
                 item.id = new_id(_ID_PREFIX[type(item)])  # type: ignore[union-attr]
-        return StoredResponse(response=resource, input=list(request.items), instance=instance)
+                made.append(item.id)  # type: ignore[union-attr]
+        made.extend(item.id for item in resource.output)
+        return StoredResponse(response=resource, input=list(request.items), instance=instance), made
 
-    def keep(self, record: StoredResponse) -> bool:
-        """Start storing a record (served from memory until written); False (logged) when it is too large
-        to keep, which the response's ``store`` field must then say."""
+    def keep(self, record: StoredResponse, item_ids: list[str]) -> bool:
+        """Start storing a record with the item ids the gateway made for it (served from memory until
+        written); False (logged) when it is too large to keep, which the response's ``store`` field must
+        then say."""
         data = _encode(record)
         response_id = record.response.id
         if len(data) > self.max_record_bytes:
@@ -213,8 +245,6 @@ class Conversations:
             logger.warning("response %s was not stored: %d writes are waiting for the store (store.max_pending_writes)",
                            response_id, len(self._saving))
             return False
-        item_ids: list[str] = [item_id for item in record.input if (item_id := getattr(item, "id", None))]
-        item_ids.extend(item.id for item in record.response.output)
         task = asyncio.ensure_future(self._write(response_id, data, item_ids))
         self._saving[response_id] = (record, task)
         for item_id in item_ids:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ from .routing import Route, Target
 from .timeouts import timeout_after
 from .types import ResponseRequest
 
+_RECENT_LIMIT = 1024
+"""How many targets outside the configured model groups keep their health (least recently used go first)."""
+
 
 @dataclass
 class Attempt:
@@ -33,22 +37,49 @@ class Attempt:
     target: Target
     result: Any
     started: float
+    state: TargetHealth
 
 
 class Dispatcher:
-    """Owns the per-target health and the in-flight limits of one gateway process."""
+    """Owns the per-target health and the in-flight limits of one gateway process.
 
-    def __init__(self, settings: RoutingSettings) -> None:
+    The targets of configured model groups keep their health for the process's life (``health``, made at
+    startup). Any other target (``instance/model`` named by a request) shares a bounded table of the
+    ``_RECENT_LIMIT`` most recently used ones, so client-chosen model names never grow memory without limit.
+    """
+
+    def __init__(self, settings: RoutingSettings, configured: Iterable[Target] = ()) -> None:
         self.settings = settings
-        self.health: dict[str, TargetHealth] = {}
+        self.health: dict[str, TargetHealth] = {target.state_key: TargetHealth(settings) for target in configured}
+        self._recent: OrderedDict[str, TargetHealth] = OrderedDict()
         self.in_flight = 0
 
     def state(self, target: Target) -> TargetHealth:
         """The health record of ``target``."""
-        state = self.health.get(target.key)
-        if state is None:
-            state = self.health[target.key] = TargetHealth(self.settings)
+        key = target.state_key
+        state = self.health.get(key)
+        if state is not None:
+            return state
+        recent = self._recent
+        state = recent.get(key)
+        if state is not None:
+            recent.move_to_end(key)
+            return state
+        state = recent[key] = TargetHealth(self.settings)
+        if len(recent) > _RECENT_LIMIT:
+            self._forget_one()
         return state
+
+    def tracked(self) -> int:
+        """How many targets have a health record now."""
+        return len(self.health) + len(self._recent)
+
+    def _forget_one(self) -> None:
+        """Drop the least recently used idle record (a busy one stays: its in-flight count is live)."""
+        for key, state in self._recent.items():
+            if state.in_flight == 0:
+                del self._recent[key]
+                return
 
     def admit(self) -> None:
         """Count a request in, or refuse it at once when the process is at its limit."""
@@ -71,7 +102,7 @@ class Dispatcher:
 
     def finished(self, attempt: Attempt) -> None:
         """A stream opened by :meth:`open_stream` has ended (however it ended)."""
-        self.state(attempt.target).in_flight -= 1
+        attempt.state.in_flight -= 1
 
     async def _run(
         self, route: Route, request: ResponseRequest, check: Callable[[Target], None], *, streaming: bool
@@ -131,7 +162,7 @@ class Dispatcher:
                 state.succeeded(monotonic() - began)
                 if not streaming:
                     state.in_flight -= 1
-                return Attempt(target, result, began)
+                return Attempt(target, result, began, state)
         if last_error is None and cooling_until is not None:
             raise GatewayError("every target of this model is cooling down after repeated failures",
                                code="upstream_unavailable", status=503,

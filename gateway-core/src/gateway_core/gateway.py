@@ -95,7 +95,8 @@ def _instance_settings(
     config: GatewayConfig, plugins: Plugins, infos: dict[str, ProviderInfo], environ: Mapping[str, str]
 ) -> dict[str, ProviderSettings]:
     """Configured instances (checked against the installed plugins), plus a default instance for each
-    installed kind whose API key is in the environment, plus ``mock``."""
+    installed kind whose API key is in the environment. Keyless kinds (the built-in ``mock``) get a default
+    instance only when the config defines no providers at all: a configured gateway serves what it names."""
     result: dict[str, ProviderSettings] = {}
     for name, settings in config.providers.items():
         kind = settings.type
@@ -115,6 +116,6 @@ def _instance_settings(
         if kind in result or any(item.type == kind for item in result.values()):
             continue
         key = _first_env(info.api_key_env, environ)
-        if key is not None or not info.api_key_env:
+        if key is not None or (not info.api_key_env and not config.providers):
             result[kind] = ProviderSettings(name=kind, type=kind, api_key=key)
     return result

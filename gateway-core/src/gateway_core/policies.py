@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 
 from .health import TargetHealth
 from .routing import Route, Target
@@ -19,7 +20,7 @@ from .types import ResponseRequest
 
 
 def order_targets(
-    route: Route, request: ResponseRequest, health: dict[str, TargetHealth], explore: float
+    route: Route, request: ResponseRequest, health: Mapping[str, TargetHealth], explore: float
 ) -> list[Target]:
     """The targets of ``route`` in the order this request should try them."""
     targets = route.targets
@@ -37,8 +38,8 @@ def order_targets(
     return targets
 
 
-def _ttfb(health: dict[str, TargetHealth], target: Target) -> float:
-    state = health.get(target.key)
+def _ttfb(health: Mapping[str, TargetHealth], target: Target) -> float:
+    state = health.get(target.state_key)
     return -1.0 if state is None or state.ttfb is None else state.ttfb
 
 

@@ -88,7 +88,7 @@ class Responder:
 
     def __init__(self, gateway: Gateway, conversations: Conversations, sealer: Sealer) -> None:
         self.router = gateway.router
-        self.dispatcher = Dispatcher(gateway.config.routing)
+        self.dispatcher = Dispatcher(gateway.config.routing, gateway.router.configured_targets())
         self.conversations = conversations
         self.sealer = sealer
         limits = gateway.config.server
@@ -108,9 +108,10 @@ class Responder:
         self.check_limits(request)
         if has_references(request):
             await self.conversations.expand(request, local)
+        route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
         if any(type(item) is Compaction for item in request.items):
-            open_compactions(request, self.sealer)
-        return self.router.route(request.model, request.provider)  # type: ignore[arg-type]
+            open_compactions(request, self.sealer, {target.instance.name for target in route.targets})
+        return route
 
     async def respond(self, request: ResponseRequest, route: Route) -> tuple[StoredResponse, Attempt]:
         """A whole (non-streaming) response. Raises ``GatewayError`` when no target answers."""
@@ -182,8 +183,8 @@ class Responder:
     def _finish(
         self, request: ResponseRequest, resource: ResponseResource, attempt: Attempt, store: bool
     ) -> StoredResponse:
-        record = self.conversations.record(resource, request, attempt.target.instance.name)
-        if store and not self.conversations.keep(record):
+        record, made = self.conversations.record(resource, request, attempt.target.instance.name)
+        if store and not self.conversations.keep(record, made):
             resource.store = False
         return record
 

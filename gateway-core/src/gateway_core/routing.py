@@ -3,11 +3,13 @@
 Resolution order: an explicit ``"provider"`` in the body; an alias from the config; ``instance/model`` (or
 ``kind/model``); configured prefix rules; each provider kind's own prefixes (``gpt-``, ``o1``, ``o3``,
 ``o4``, ``chatgpt-`` -> openai, ``claude-`` -> anthropic, ``gemini-`` -> google, ``mock`` -> mock). Results
-are cached: the table does not change after startup.
+are cached: the table does not change after startup. The cache is bounded (``_CACHE_LIMIT`` routes, and only
+model names up to ``_CACHEABLE_NAME`` characters), so client-chosen names never grow it without limit.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from .config import ConfigError, ModelGroup, Price, RoutingSettings
@@ -24,6 +26,9 @@ WELL_KNOWN_PREFIXES: dict[str, tuple[str, ...]] = {
 
 PACKAGES = {"openai": "gateway-openai", "anthropic": "gateway-anthropic", "google": "gateway-google"}
 _CACHE_LIMIT = 4096
+_CACHEABLE_NAME = 256
+STATE_KEY_LIMIT = 256
+"""Longer target keys are kept in state tables as a digest, so a long client-chosen name costs no memory there."""
 
 
 @dataclass(eq=False)
@@ -38,9 +43,13 @@ class Target:
     weight: float = 1.0
     price: Price | None = None
     key: str = field(init=False)
+    state_key: str = field(init=False)
+    """``key``, or for a long one a fixed-size digest of it: what per-target state tables are keyed by."""
 
     def __post_init__(self) -> None:
         self.key = f"{self.instance.name}/{self.model}"
+        self.state_key = self.key if len(self.key) <= STATE_KEY_LIMIT else (
+            f"{self.instance.name}/#{hashlib.blake2b(self.key.encode(), digest_size=16).hexdigest()}")
 
 
 @dataclass(eq=False)
@@ -98,9 +107,13 @@ class Router:
             if group is None:
                 group = self._groups.get(self.aliases.get(model, "")) if provider is None else None
             found = group or Route([self._target(*self._resolve(model, provider, depth=0))])
-            if len(self._cache) < _CACHE_LIMIT:
+            if len(self._cache) < _CACHE_LIMIT and len(model) <= _CACHEABLE_NAME and len(provider or "") <= 64:
                 self._cache[key] = found
         return found
+
+    def configured_targets(self) -> list[Target]:
+        """The targets of the configured model groups (known at startup; the rest are made per request)."""
+        return [target for route in self._groups.values() for target in route.targets]
 
     def resolve(self, model: str, provider: str | None = None) -> tuple[BoundProvider, str]:
         """The first target's instance and upstream model (what a single-target route resolves to)."""

@@ -22,6 +22,20 @@ from .types import encoder
 _JSON = "application/json"
 
 
+class _ItemId(msgspec.Struct):
+    """Just the id of an encoded item (for ``after``)."""
+
+    id: str | None = None
+
+
+_decode_item_id = msgspec.json.Decoder(_ItemId).decode
+_decode_item = msgspec.json.Decoder(dict[str, Any]).decode
+
+
+def _item_id(item: msgspec.Raw) -> str | None:
+    return _decode_item_id(item).id
+
+
 class InputItemList(msgspec.Struct):
     """A page of a stored response's input items."""
 
@@ -95,21 +109,20 @@ def stored_response_routes(
             limit, descending, after = _page_parameters(request)
         except GatewayError as error:
             return error_response(error)
-        record = await conversations.load(response_id)
-        if record is None:
+        items = await conversations.load_input(response_id)
+        if items is None:
             return error_response(_not_found(response_id))
-        items = [msgspec.to_builtins(item) for item in record.input]
-        for item in items:
-            item.setdefault("status", "completed")
         if descending:
             items.reverse()
         if after is not None:
-            position = next((index for index, item in enumerate(items) if item.get("id") == after), None)
+            position = next((index for index, item in enumerate(items) if _item_id(item) == after), None)
             if position is None:
                 return error_response(InvalidRequestError(f"item '{after}' is not an input item of this response",
                                                           code="invalid_value", param="after"))
             items = items[position + 1:]
-        page = items[:limit]
+        page = [_decode_item(item) for item in items[:limit]]
+        for item in page:
+            item.setdefault("status", "completed")
         body = InputItemList(data=page, first_id=page[0]["id"] if page else None,
                              last_id=page[-1]["id"] if page else None, has_more=len(items) > limit)
         return Response(encoder.encode(body), media_type=_JSON)

@@ -27,7 +27,8 @@ def default_store_path() -> str:
 def create_store(settings: StoreSettings) -> ResponseStore:
     """The (not yet opened) store that ``settings`` describe."""
     if settings.backend == "sqlite":
-        return SQLiteStore(settings.path or default_store_path(), max_record_bytes=settings.max_record_bytes)
+        return SQLiteStore(settings.path or default_store_path(), max_record_bytes=settings.max_record_bytes,
+                           max_bytes=settings.max_bytes)
     if settings.backend == "redis":
         return RedisStore(settings.url, max_record_bytes=settings.max_record_bytes)
     return NullStore()

@@ -6,12 +6,17 @@ Keys, under ``key_prefix``:
 - ``response-items:<id>``: the set of its item ids;
 - ``item:<item id>``: the id of the response holding that item.
 
-All three expire by Redis's own TTL, set on every save. Saves and deletes each run as one Lua script, so they
+All three expire by Redis's own TTL, set on every save. The size quota is Redis's own: set ``maxmemory`` with
+``maxmemory-policy volatile-ttl`` (every key here has a TTL, so Redis evicts the soonest-expiring, i.e. the
+oldest, first); :meth:`RedisStore.open` logs a warning when the server has no ``maxmemory``.
+
+Saves and deletes each run as one Lua script, so they
 are atomic (a reader never sees a record without its index or the reverse) and take one round trip.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple, cast
@@ -21,6 +26,8 @@ from .base import ResponseStore, check_save
 if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
+
+logger = logging.getLogger(__name__)
 
 # KEYS[1] record key, KEYS[2] item set key; ARGV[1] response id, ARGV[2] item key prefix (both scripts).
 # Drops the item keys of an earlier save, except those since taken over by another response.
@@ -47,6 +54,17 @@ if #ARGV >= 5 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
 
 # Returns 1 if the record existed, else 0.
 _DELETE = _UNINDEX + "return redis.call('DEL', KEYS[1])\n"
+
+
+async def _warn_without_quota(client: Redis, url: str) -> None:
+    """Log when the server has no memory quota (a managed Redis may refuse CONFIG: then say nothing)."""
+    try:
+        config = await client.config_get("maxmemory")
+    except Exception:  # CONFIG disabled or renamed
+        return
+    if str(config.get("maxmemory", "0")) == "0":
+        logger.warning("redis at %s has no maxmemory: stored responses are bounded only by retention_days; "
+                       "set maxmemory and maxmemory-policy volatile-ttl", url.split("@")[-1])
 
 
 class _Connected(NamedTuple):
@@ -81,6 +99,7 @@ class RedisStore(ResponseStore):
         except BaseException:
             await client.aclose()
             raise
+        await _warn_without_quota(client, self.url)
         self._connected = _Connected(client, client.register_script(_SAVE), client.register_script(_DELETE))
 
     async def save(self, response_id: str, record: bytes, item_ids: Sequence[str], ttl_seconds: float) -> None:

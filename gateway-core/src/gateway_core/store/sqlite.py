@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +28,8 @@ T = TypeVar("T")
 
 
 class SQLiteStore(ResponseStore):
-    """Responses in a SQLite file at ``path``, created with its parent folder on first :meth:`open`.
+    """Responses in a SQLite file at ``path`` (mode 0600), created with its parent folder (0700) on first
+    :meth:`open`.
 
     The connection lives on a single dedicated worker thread; each public method hands its work to that
     thread and awaits it, so calls are serialised and the event loop keeps running meanwhile. Saves made
@@ -40,11 +42,13 @@ class SQLiteStore(ResponseStore):
         path: str,
         *,
         max_record_bytes: int = 16 * 1024 * 1024,
+        max_bytes: int | None = None,
         purge_interval: float = 300.0,
         checkpoint_interval: float = 1.0,
     ) -> None:
         self.path = path
         self.max_record_bytes = max_record_bytes
+        self.max_bytes = max_bytes
         self.purge_interval = purge_interval
         self.checkpoint_interval = checkpoint_interval
         self._executor: ThreadPoolExecutor | None = None
@@ -90,7 +94,7 @@ class SQLiteStore(ResponseStore):
         """Write every save queued so far in one transaction, then wake their callers."""
         batch, self._batch, self._committed = self._batch, [], None
         try:
-            await self._call(_save_many, batch)
+            await self._call(_save_many, batch, self.max_bytes)
         except BaseException as exc:
             committed.set_exception(exc)
             raise
@@ -163,13 +167,37 @@ class SQLiteStore(ResponseStore):
 # The functions below run on the worker thread, which owns the connection.
 
 
+def _private_file(path: str) -> None:
+    """Make sure ``path`` exists readable by its owner only (0600), in a folder that is 0700 if we create it.
+
+    An existing folder keeps its mode (it may be shared, such as a data volume); it is only logged when others
+    may enter it. An existing store file is tightened to 0600. SQLite gives its ``-wal`` and ``-shm`` files
+    the database file's mode.
+    """
+    folder = Path(path).parent
+    if folder.exists():
+        if folder.stat().st_mode & 0o077:
+            logger.warning("the store's folder %s is open to other users (mode %o); consider chmod 700", folder,
+                           folder.stat().st_mode & 0o777)
+    else:
+        folder.mkdir(mode=0o700, parents=True)
+        folder.chmod(0o700)  # mkdir's mode is masked by the umask
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)
+    finally:
+        os.close(descriptor)
+
+
 def _connect(path: str) -> sqlite3.Connection:
-    """Open (creating if needed) the file in WAL mode with an up-to-date schema."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Open (creating if needed, private to this user) the file in WAL mode with an up-to-date schema."""
+    _private_file(path)
     conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)  # transactions are explicit
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")  # durable at each checkpoint; WAL keeps the file consistent
+        conn.execute("PRAGMA recursive_triggers=ON")  # so INSERT OR REPLACE keeps the usage count right
         migrate(conn)
     except BaseException:
         conn.close()
@@ -187,8 +215,11 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
-def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]]) -> None:
-    """Replace each response's record and item index, all in one transaction (the last save of an id wins)."""
+def _save_many(
+    conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str, ...], float]], max_bytes: int | None
+) -> None:
+    """Replace each response's record and item index, all in one transaction (the last save of an id wins);
+    then, over ``max_bytes``, evict the oldest records (those expiring first) until the store fits."""
     batch = list({row[0]: row for row in batch}.values())
     with write_transaction(conn):
         conn.executemany("DELETE FROM items WHERE response_id = ?", [(row[0],) for row in batch])
@@ -201,6 +232,26 @@ def _save_many(conn: sqlite3.Connection, batch: list[tuple[str, bytes, tuple[str
             [(item_id, response_id, expires_at) for response_id, _, item_ids, expires_at in batch
              for item_id in item_ids],
         )
+        if max_bytes is not None:
+            _evict_oldest(conn, max_bytes)
+
+
+def _evict_oldest(conn: sqlite3.Connection, max_bytes: int) -> None:
+    """Delete the records that expire first (the oldest) and their items until the records fit ``max_bytes``."""
+    used: int = conn.execute("SELECT bytes FROM usage").fetchone()[0]
+    while used > max_bytes:
+        oldest = conn.execute("SELECT id, length(record) FROM responses ORDER BY expires_at LIMIT 64").fetchall()
+        if not oldest:
+            return
+        doomed = []
+        for response_id, size in oldest:
+            doomed.append((response_id,))
+            used -= size
+            if used <= max_bytes:
+                break
+        conn.executemany("DELETE FROM responses WHERE id = ?", doomed)
+        conn.executemany("DELETE FROM items WHERE response_id = ?", doomed)
+        logger.info("store over store.max_bytes: evicted the %d oldest responses", len(doomed))
 
 
 def _load(conn: sqlite3.Connection, response_id: str, now: float) -> bytes | None:

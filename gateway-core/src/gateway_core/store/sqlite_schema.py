@@ -27,6 +27,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX items_expires_at ON items (expires_at)",
         "CREATE INDEX items_response_id ON items (response_id)",
     ),
+    # 3: the bytes of all records, kept by triggers (so every writer, in any process, keeps it right), for
+    # the store.max_bytes quota.
+    (
+        "CREATE TABLE usage (bytes INTEGER NOT NULL)",
+        "INSERT INTO usage (bytes) SELECT COALESCE(SUM(length(record)), 0) FROM responses",
+        "CREATE TRIGGER usage_insert AFTER INSERT ON responses BEGIN "
+        "UPDATE usage SET bytes = bytes + length(NEW.record); END",
+        "CREATE TRIGGER usage_delete AFTER DELETE ON responses BEGIN "
+        "UPDATE usage SET bytes = bytes - length(OLD.record); END",
+        "CREATE TRIGGER usage_update AFTER UPDATE OF record ON responses BEGIN "
+        "UPDATE usage SET bytes = bytes - length(OLD.record) + length(NEW.record); END",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
