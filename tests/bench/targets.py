@@ -114,9 +114,9 @@ def direct_target(upstream: Server) -> Target:
 
 
 def gateway_config(port: int, upstream_port: int, kinds: dict[str, str], store: str,
-                   store_path: Path) -> dict[str, object]:
-    """One worker, every installed provider pointed at the fake upstream, the response store as given
-    (``sqlite``, the default backend, in the run's folder; or ``none``). JSON is valid YAML."""
+                   store_path: Path, workers: int = 1) -> dict[str, object]:
+    """``workers`` workers (one by default), every installed provider pointed at the fake upstream, the response
+    store as given (``sqlite``, the default backend, in the run's folder; or ``none``). JSON is valid YAML."""
     base = f"http://127.0.0.1:{upstream_port}"
     candidates: dict[str, dict[str, object]] = {
         "openai": {"type": "openai", "api_key": API_KEY, "base_url": f"{base}/v1", "options": {"mode": "responses"}},
@@ -127,20 +127,22 @@ def gateway_config(port: int, upstream_port: int, kinds: dict[str, str], store: 
         "mock": {"type": "mock"},
     }
     providers = {name: settings for name, settings in candidates.items() if kinds.get(str(settings["type"])) == ""}
-    return {"server": {"host": "127.0.0.1", "port": port, "workers": 1, "log_level": "warning", "access_log": False},
+    return {"server": {"host": "127.0.0.1", "port": port, "workers": workers, "log_level": "warning",
+                       "access_log": False},
             "providers": providers, "store": {"backend": store, "path": str(store_path)}}
 
 
 def start_gateway(upstream: Server, kinds: dict[str, str], log_dir: Path, *, store: str,
-                  name: str = "gateway") -> Server:
-    """``gateway serve`` with one worker on the server core, every installed provider configured."""
+                  name: str = "gateway", workers: int = 1, cores: int | str = processes.SERVER_CORE) -> Server:
+    """``gateway serve`` with one worker on the server core (or ``workers`` on ``cores``), every installed
+    provider configured."""
     port = processes.free_port()
     config = log_dir / f"{name}.yaml"
-    settings = gateway_config(port, upstream.port, kinds, store, log_dir / f"{name}-responses.sqlite3")
+    settings = gateway_config(port, upstream.port, kinds, store, log_dir / f"{name}-responses.sqlite3", workers)
     config.write_text(json.dumps(settings, indent=2))
     env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
     server = processes.start(name, [sys.executable, "-m", "gateway_core", "serve", "--config", str(config)],
-                             core=processes.SERVER_CORE, port=port, log_dir=log_dir, env=env)
+                             core=cores, port=port, log_dir=log_dir, env=env)
     processes.wait_ready(server, "/readyz", timeout=60)
     return server
 

@@ -244,6 +244,10 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                                                       code="method_not_allowed", status=405))
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
+    async def gateway_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, GatewayError)
+        return error_response(exc)
+
     responses = ResponsesEndpoint(responder, reader)
     middleware = [Middleware(CORSMiddleware, allow_origins=server.cors, allow_methods=["GET", "POST", "DELETE"],
                              allow_headers=["*"], expose_headers=["x-request-id"])] if server.cors else []
@@ -259,7 +263,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         ],
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={HTTPException: http_error, Exception: http_error},
+        exception_handlers={HTTPException: http_error, GatewayError: gateway_error, Exception: http_error},
     )
     app.state.gateway = gateway
     app.state.conversations = conversations

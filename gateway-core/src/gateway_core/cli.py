@@ -9,6 +9,16 @@ import sys
 from .config import ConfigError, GatewayConfig, load_config
 from .logs import configure_logging
 from .plugins import PluginError, create_plugins
+from .workers import resolve_workers
+
+
+def _workers_argument(value: str) -> int | str:
+    if value == "auto":
+        return value
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, or auto")
+    return number
 
 
 def _load(path: str | None) -> GatewayConfig:
@@ -29,13 +39,14 @@ def _serve(args: argparse.Namespace) -> int:
         server.port = args.port
     if args.workers is not None:
         server.workers = args.workers
-    if server.workers > 1:
+    workers = resolve_workers(server.workers)
+    if workers > 1:
         # each worker builds its own app (and its own SDK clients) from the same config file
         if args.config:
             os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
         create_app(config)  # fail here, once, on a bad config or a missing plugin
         uvicorn.run("gateway_core.cli:app_from_environment", factory=True, host=server.host, port=server.port,
-                    workers=server.workers, loop="uvloop", http="httptools", log_level=server.log_level,
+                    workers=workers, loop="uvloop", http="httptools", log_level=server.log_level,
                     access_log=server.access_log, lifespan="on", timeout_graceful_shutdown=round(server.shutdown_grace))
         return 0
     app = create_app(config)
@@ -90,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", help="YAML config file (default: $GATEWAY_CONFIG, else built-in defaults)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int)
+    serve.add_argument("--workers", type=_workers_argument, help="worker processes: a number, or auto (one per core)")
     serve.set_defaults(run=_serve)
     providers = commands.add_parser("providers", help="list discovered plugins and configured instances")
     providers.add_argument("--config")

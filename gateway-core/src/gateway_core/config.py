@@ -50,7 +50,7 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Meta(ge=0, le=65535)] = 8080
-    workers: Annotated[int, Meta(ge=1)] = 1
+    workers: Annotated[int, Meta(ge=1)] | Literal["auto"] = 1
     allowed_hosts: list[str] | None = None
     allowed_origins: list[str] = field(default_factory=list)
     cors: list[str] = field(default_factory=list)

@@ -17,9 +17,9 @@ from collections.abc import MutableMapping
 import msgspec
 from msgspec import Struct
 
-from .errors import InvalidRequestError, NotFoundError
+from .errors import GatewayError, InvalidRequestError, NotFoundError
 from .ids import new_id
-from .store import ResponseStore, StoreSettings
+from .store import RecordTooLarge, ResponseStore, StoreSettings
 from .types import (
     Compaction,
     FunctionCall,
@@ -39,6 +39,13 @@ from .types import (
 logger = logging.getLogger("gateway.store")
 
 _ID_PREFIX = {Message: "msg", FunctionCall: "fc", FunctionCallOutput: "fco", Reasoning: "rs", Compaction: "cmp"}
+
+
+def store_unavailable(exc: BaseException) -> GatewayError:
+    """The store could not be read (logged with its cause): 503, worth retrying."""
+    logger.warning("the response store failed: %s: %s", type(exc).__name__, exc)
+    return GatewayError("the response store is unavailable; try again", code="store_unavailable", status=503,
+                        retryable=True, retry_after=1)
 
 
 class StoredResponse(Struct):
@@ -79,7 +86,10 @@ class Conversations:
     """The store as the request path uses it: expand, save, load, delete.
 
     A finished response is answered first and written to the store right after (:meth:`keep`); until the
-    write is done it is served from memory, so a client continuing at once still finds it.
+    write is done it is served from memory, so a client continuing at once still finds it. A write that
+    fails (the store restarting, a network blip) is tried again with backoff for ``store.write_retry_seconds``;
+    at most ``store.max_pending_writes`` records wait at once, past which a response is answered with
+    ``store: false``. A read that fails answers ``503 store_unavailable`` (retryable).
     """
 
     def __init__(self, store: ResponseStore, settings: StoreSettings, store_default: bool) -> None:
@@ -88,6 +98,9 @@ class Conversations:
         self.default = store_default
         self.ttl = settings.retention_days * 86400.0
         self.max_record_bytes = settings.max_record_bytes
+        self.write_retry_seconds = settings.write_retry_seconds
+        self.max_pending_writes = settings.max_pending_writes
+        self._closing = False
         self._saving: dict[str, tuple[StoredResponse, asyncio.Task[None]]] = {}
         self._saving_items: dict[str, str] = {}
 
@@ -100,7 +113,10 @@ class Conversations:
         saving = self._saving.get(response_id)
         if saving is not None:
             return saving[0]
-        raw = await self.store.load(response_id)
+        try:
+            raw = await self.store.load(response_id)
+        except Exception as exc:
+            raise store_unavailable(exc) from exc
         return None if raw is None else _decode_record(raw)
 
     async def delete(self, response_id: str) -> bool:
@@ -108,7 +124,10 @@ class Conversations:
         saving = self._saving.get(response_id)
         if saving is not None:
             await asyncio.shield(saving[1])
-        return await self.store.delete(response_id)
+        try:
+            return await self.store.delete(response_id)
+        except Exception as exc:
+            raise store_unavailable(exc) from exc
 
     async def expand(
         self, request: ResponseRequest, local: MutableMapping[str, StoredResponse] | None = None
@@ -151,7 +170,7 @@ class Conversations:
     ) -> InputItem:
         candidates = list(local.values()) if local is not None else []
         if self.enabled:
-            response_id = self._saving_items.get(item_id) or await self.store.find_item(item_id)
+            response_id = self._saving_items.get(item_id) or await self._find_item(item_id)
             record = await self.load(response_id) if response_id is not None else None
             if record is not None:
                 candidates.append(record)
@@ -167,6 +186,12 @@ class Conversations:
             code="item_not_found",
             param=f"input[{index}].id",
         )
+
+    async def _find_item(self, item_id: str) -> str | None:
+        try:
+            return await self.store.find_item(item_id)
+        except Exception as exc:
+            raise store_unavailable(exc) from exc
 
     def record(self, resource: ResponseResource, request: ResponseRequest, instance: str) -> StoredResponse:
         """The record of a finished response; gives every input item an id of ours."""
@@ -184,6 +209,10 @@ class Conversations:
             logger.warning("response %s was not stored: %d bytes is over store.max_record_bytes", response_id,
                            len(data))
             return False
+        if len(self._saving) >= self.max_pending_writes:
+            logger.warning("response %s was not stored: %d writes are waiting for the store (store.max_pending_writes)",
+                           response_id, len(self._saving))
+            return False
         item_ids: list[str] = [item_id for item in record.input if (item_id := getattr(item, "id", None))]
         item_ids.extend(item.id for item in record.response.output)
         task = asyncio.ensure_future(self._write(response_id, data, item_ids))
@@ -193,10 +222,24 @@ class Conversations:
         return True
 
     async def _write(self, response_id: str, data: bytes, item_ids: list[str]) -> None:
+        deadline = asyncio.get_running_loop().time() + self.write_retry_seconds
+        pause = 0.05
         try:
-            await self.store.save(response_id, data, item_ids, self.ttl)
-        except Exception:  # the answer is gone already: log, and keep serving
-            logger.exception("response %s could not be stored", response_id)
+            while True:
+                try:
+                    await self.store.save(response_id, data, item_ids, self.ttl)
+                    return
+                except RecordTooLarge:
+                    logger.warning("response %s was not stored: over the store's record size", response_id)
+                    return
+                except Exception as exc:  # the answer is gone already: try again, then log and keep serving
+                    if self._closing or asyncio.get_running_loop().time() + pause > deadline:
+                        logger.error("response %s could not be stored: %s: %s", response_id, type(exc).__name__, exc)
+                        return
+                    logger.warning("storing response %s failed (%s); trying again in %.2f s", response_id,
+                                   type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
         finally:
             self._saving.pop(response_id, None)
             for item_id in item_ids:
@@ -204,7 +247,9 @@ class Conversations:
                     del self._saving_items[item_id]
 
     async def drain(self) -> None:
-        """Wait for the writes still under way (at shutdown, before the store closes)."""
+        """Wait for the writes still under way (at shutdown, before the store closes); a write that fails now
+        is not tried again."""
+        self._closing = True
         while self._saving:
             await asyncio.gather(*(task for _, task in list(self._saving.values())), return_exceptions=True)
 

@@ -29,6 +29,8 @@ class StoreSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     url: str = "redis://127.0.0.1:6379/0"  # redis
     retention_days: Annotated[float, Meta(gt=0)] = 30.0
     max_record_bytes: Annotated[int, Meta(ge=1)] = 16 * 1024 * 1024
+    write_retry_seconds: Annotated[float, Meta(ge=0)] = 60.0  # a failed write is tried again for this long
+    max_pending_writes: Annotated[int, Meta(ge=1)] = 10000  # answered, not yet written; past it: store: false
 
 
 def default_store_path() -> str:

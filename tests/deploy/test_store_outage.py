@@ -1,0 +1,44 @@
+"""A Redis outage under one gateway: answers go on, reads say 503 ``store_unavailable`` (retryable) instead
+of 500, and a response answered while Redis was down is stored once it is back."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway_core.testing.servers import run_gateway_process
+
+from .cluster import Redis, missing_programs
+
+
+def test_a_response_answered_during_a_redis_outage_is_stored_when_redis_is_back(tmp_path: Path) -> None:
+    if "redis-server" in missing_programs():
+        pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
+    redis = Redis(tmp_path)
+    redis.start()
+    try:
+        config = f"store: {{backend: redis, url: '{redis.url}'}}\nserver: {{log_level: warning}}\n"
+        with run_gateway_process(config) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as http:
+            before = http.post("/v1/responses", json={"model": "mock", "input": "before"}).json()
+            redis.stop()
+            during = http.post("/v1/responses", json={"model": "mock", "input": "during the outage"})
+            assert during.status_code == 200
+            missing = http.get(f"/v1/responses/{before['id']}")
+            assert missing.status_code == 503, missing.text
+            assert missing.json()["error"]["code"] == "store_unavailable"
+            assert missing.headers["retry-after"] == "1"
+            continued = http.post("/v1/responses", json={"model": "mock", "input": "history?",
+                                                         "previous_response_id": before["id"]})
+            assert continued.status_code == 503 and continued.json()["error"]["code"] == "store_unavailable"
+            redis.start()
+            deadline = time.monotonic() + 10
+            while http.get(f"/v1/responses/{during.json()['id']}").status_code != 200:
+                assert time.monotonic() < deadline, "the response answered during the outage was never stored"
+                time.sleep(0.1)
+            output = gateway.stop()
+        assert "trying again" in output
+    finally:
+        redis.stop()
