@@ -116,7 +116,8 @@ class SQLiteKeyStore(KeyStore):
         return cast("int", await self._run(run))
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def _connect_file(path: str) -> sqlite3.Connection:
+    """Open (or create: the file 0600, a missing folder 0700) a SQLite file in WAL mode."""
     folder = Path(path).parent
     if not folder.exists():
         folder.mkdir(parents=True, mode=0o700)
@@ -126,6 +127,11 @@ def _connect(path: str) -> sqlite3.Connection:
         os.chmod(path, 0o600)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = _connect_file(path)
     conn.execute("CREATE TABLE IF NOT EXISTS gateway_keys (id TEXT PRIMARY KEY, record BLOB NOT NULL)")
     conn.execute("CREATE TABLE IF NOT EXISTS key_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     conn.execute("INSERT OR IGNORE INTO key_meta (name, value) VALUES ('version', 0)")
