@@ -15,45 +15,15 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
-from typing import Annotated
-
-from msgspec import Meta, Struct, field
 
 from ..errors import GatewayError
-from .keys import GatewayKey, KeyLimits, hash_key
+from .keys import GatewayKey, hash_key
 from .keystore import KeyStore
+from .settings import AuthSettings
 
 logger = logging.getLogger("gateway.auth")
 
 ADMIN_KEY_ENV = "GATEWAY_ADMIN_KEY"
-
-
-class DeclaredKey(Struct, forbid_unknown_fields=True, kw_only=True):
-    """A key declared in the config (for those who keep config in git): by its SHA-256, or read from an
-    environment variable."""
-
-    name: str
-    sha256: str | None = None
-    key_env: str | None = None
-    models: list[str] = field(default_factory=list)
-    limits: KeyLimits = field(default_factory=KeyLimits)
-    metadata: dict[str, str] = field(default_factory=dict)
-    admin: bool = False
-
-
-class AuthSettings(Struct, forbid_unknown_fields=True, kw_only=True):
-    """``auth``: gateway keys."""
-
-    allow_unauthenticated: bool = False
-    """Serve a non-loopback address with no gateway key configured (a warning at startup)."""
-    admin_keys: list[str] = field(default_factory=list)
-    """Admin keys, usually ``${GATEWAY_ADMIN_KEY}``; the variable itself is also read."""
-    keys: list[DeclaredKey] = field(default_factory=list)
-    store: str = "auto"
-    """Where created keys live: ``sqlite``, ``redis``, or ``auto`` (the response store's backend)."""
-    path: str = ""
-    """The SQLite file of the keys (default: ``keys.sqlite3`` beside the response store)."""
-    refresh_seconds: Annotated[float, Meta(gt=0)] = 1.0
 
 
 class AuthError(GatewayError):
@@ -131,7 +101,7 @@ class Keyring:
             raise AuthError("the key was revoked or has expired", code="invalid_api_key")
         return key
 
-    def keys(self) -> list[GatewayKey]:
+    def all_keys(self) -> list[GatewayKey]:
         """Every key known now (store and config)."""
         return list(self._by_hash.values())
 

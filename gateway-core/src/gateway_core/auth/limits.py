@@ -30,7 +30,7 @@ def reset_text(seconds: float) -> str:
         return f"{max(0, round(seconds * 1000))}ms"
     if seconds < 60:
         return f"{seconds:.3g}s"
-    minutes, rest = divmod(int(math.ceil(seconds)), 60)
+    minutes, rest = divmod(math.ceil(seconds), 60)
     return f"{minutes}m{rest}s"
 
 
