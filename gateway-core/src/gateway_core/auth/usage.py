@@ -5,8 +5,8 @@ A finished request's record is appended to a list in memory; a background task w
 every ``flush_seconds`` (one transaction, or one pipeline, per batch). Records older than
 ``retention_days`` are removed (SQLite: a periodic delete; Redis: the stream is trimmed by time).
 
-SQLite keeps them in a table beside the keys; Redis in one stream (``<prefix>usage``) whose ids are the
-records' times, so a time range is one ``XRANGE``.
+SQLite keeps them in a table beside the keys; Redis in one stream (``<prefix>usage``): an entry's id is the
+time it was written, never before the request it records, so a time range is one ``XRANGE`` from its start.
 """
 
 from __future__ import annotations
@@ -257,14 +257,14 @@ class RedisUsageLog(UsageLog):
         minimum = int((time.time() - self.retention_days * 86400) * 1000)
         async with self.client.pipeline(transaction=False) as pipe:
             for record in batch:
-                pipe.xadd(self.stream, {"r": _encode(record)}, id=f"{int(record.time * 1000)}-*",
-                          minid=minimum, approximate=True)
+                pipe.xadd(self.stream, {"r": _encode(record)}, minid=minimum, approximate=True)
             await pipe.execute()
 
     async def read(self, since: float, until: float) -> list[UsageRecord]:
-        """``XRANGE`` over the time range."""
-        entries = await self.client.xrange(self.stream, min=str(int(since * 1000)), max=str(int(until * 1000)))
-        return [_decode(fields[b"r"]) for _, fields in entries]
+        """``XRANGE`` from the range's start (entries are written after the requests they record), then by time."""
+        entries = await self.client.xrange(self.stream, min=str(int(since * 1000)), max="+")
+        records = [_decode(fields[b"r"]) for _, fields in entries]
+        return [record for record in records if since <= record.time < until]
 
     async def purge(self, before: float) -> None:
         """Trim by time."""
