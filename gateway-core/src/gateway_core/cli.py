@@ -1,4 +1,4 @@
-"""The ``gateway`` command: ``serve``, ``providers``, ``check-config``."""
+"""The ``gateway`` command: ``serve``, ``providers``, ``check-config``, ``keys``, ``usage``."""
 
 from __future__ import annotations
 
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("--config", required=False)
     check.set_defaults(run=_check_config)
+    from .auth.commands import add_commands
+
+    add_commands(commands, _load)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -16,7 +16,9 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
+from .auth.settings import AuthSettings, UsageSettings
 from .compaction import CompactionSettings
+from .prices import Price
 from .store import StoreSettings
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -73,13 +75,6 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
 Seconds = Annotated[float, Meta(gt=0)]
 
 
-class Price(Struct, forbid_unknown_fields=True):
-    """Price in currency units per million tokens."""
-
-    input: Annotated[float, Meta(ge=0)] = 0.0
-    output: Annotated[float, Meta(ge=0)] = 0.0
-
-
 class TargetSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     """One target of a model group: a routable model (``instance/model``) and its knobs."""
 
@@ -127,6 +122,10 @@ class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     store_default: bool = True
     aliases: dict[str, str | ModelGroup] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    usage: UsageSettings = field(default_factory=UsageSettings)
+    prices: dict[str, Price] = field(default_factory=dict)
+    """Prices per million tokens by ``instance/model`` (or model), over the bundled price table."""
     source: str = "<defaults>"
 
 
