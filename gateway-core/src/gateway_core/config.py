@@ -67,7 +67,9 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_input_items: Annotated[int, Meta(ge=1)] = 4096
     max_tools: Annotated[int, Meta(ge=1)] = 512
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    access_log: bool = False
+    access_log: bool = True
+    log_format: Literal["text", "json"] = "text"
+    metrics_port: Annotated[int, Meta(ge=1, le=65535)] | None = None
     shutdown_grace: Annotated[float, Meta(ge=0)] = 30.0
     websocket_max_seconds: Annotated[float, Meta(gt=0)] = 3600.0
 
@@ -111,6 +113,23 @@ class RoutingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     explore: Annotated[float, Meta(ge=0, le=1)] = 0.05
 
 
+class MetricsSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``metrics``: Prometheus metrics on ``/metrics`` (or ``server.metrics_port``)."""
+
+    enabled: bool = True
+    key_label: bool = False
+    """Label tokens, cost and requests by gateway key id (one series per key: off by default)."""
+
+
+class TracingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``tracing``: OpenTelemetry traces (``pip install 'gateway-core[otel]'``; the exporter is set by the
+    standard ``OTEL_*`` variables)."""
+
+    enabled: bool = False
+    capture_content: bool = False
+    """Record prompt and answer content in spans (off: content never leaves the gateway in a trace)."""
+
+
 class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration file."""
 
@@ -123,6 +142,8 @@ class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     aliases: dict[str, str | ModelGroup] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
     usage: UsageSettings = field(default_factory=UsageSettings)
     prices: dict[str, Price] = field(default_factory=dict)
     """Prices per million tokens by ``instance/model`` (or model), over the bundled price table."""

@@ -12,7 +12,7 @@ price, has no cost (``None``), never a guess.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
 from msgspec import Meta, Struct
@@ -83,13 +83,26 @@ class Pricing:
         self.max_models = max_models
         self._resolved: dict[tuple[str, str, str], _Configured | _Table | None] = {}
 
+    def load(self, models: Iterable[tuple[str, str, str]] = ()) -> None:
+        """Load the price table (about half a second: done at startup, never on a request) and resolve the
+        ``(kind, instance, model)`` triples the config names."""
+        from genai_prices import data_snapshot
+
+        data_snapshot.get_snapshot()
+        for kind, instance, model in models:
+            self.price_of(kind, instance, model)
+
     def price_of(self, kind: str, instance: str, model: str) -> _Configured | _Table | None:
         """The price that applies to ``instance/model`` (of plugin ``kind``), or None when unknown."""
         key = (kind, instance, model)
         if key in self._resolved:
             return self._resolved[key]
         configured = self.configured.get(f"{instance}/{model}") or self.configured.get(model)
-        found: _Configured | _Table | None = _Configured(configured) if configured else _lookup(kind, model)
+        found: _Configured | _Table | None = None
+        if configured is not None:
+            found = _Configured(configured)
+        elif kind != "mock":  # the built-in mock is free
+            found = _lookup(kind, model)
         if len(self._resolved) < self.max_models:
             self._resolved[key] = found
         return found

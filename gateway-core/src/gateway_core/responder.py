@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
 from typing import Any
 
+from .admission import Admission, Observers
 from .compaction import Sealer, open_compactions
 from .config import ServerSettings
 from .conversation import Conversations, StoredResponse, has_references
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher
 from .errors import GatewayError, InvalidRequestError, upstream_timeout
+from .exchange import current_exchange
 from .gateway import Gateway
 from .health import monotonic
+from .prices import Pricing
 from .resource import allowed_tool_names, new_resource
 from .routing import Route, Target
 from .stream import ResponseBuilder
@@ -60,46 +63,26 @@ class StreamRun:
     record: StoredResponse | None = None
 
 
-class Admission:
-    """One request admitted (``async with responder.admit(scope)``): counted in flight until it ends.
-
-    This is where every request of every transport passes before any work is done for it; gateway keys
-    and rate limits check ``scope`` (its headers) in :meth:`__aenter__`. Raises ``GatewayError`` (429 when
-    the process is at its limit of requests in flight)."""
-
-    __slots__ = ("dispatcher", "scope")
-
-    def __init__(self, dispatcher: Dispatcher, scope: dict[str, Any]) -> None:
-        self.dispatcher = dispatcher
-        self.scope = scope
-
-    async def __aenter__(self) -> Admission:
-        self.dispatcher.admit()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.dispatcher.release()
-
-
 class Responder:
     """The request path shared by every transport."""
 
     def __init__(
-        self, gateway: Gateway, conversations: Conversations, sealer: Sealer, limits: ServerSettings | None = None
+        self, gateway: Gateway, conversations: Conversations, sealer: Sealer, limits: ServerSettings | None = None,
+        observers: Observers | None = None,
     ) -> None:
         self.router = gateway.router
-        self.dispatcher = Dispatcher(gateway.config.routing)
+        self.observers = observers or Observers(Pricing())
+        self.dispatcher = Dispatcher(gateway.config.routing, self.observers)
         self.conversations = conversations
         self.sealer = sealer
         limits = limits or gateway.config.server
         self.max_input_items = limits.max_input_items
         self.max_tools = limits.max_tools
 
-    def admit(self, scope: dict[str, Any]) -> Admission:
-        """Admit one request (an async context manager; see :class:`Admission`)."""
-        return Admission(self.dispatcher, scope)
+    def admit(self, scope: dict[str, Any], route: str = "responses") -> Admission:
+        """Admit one request of ``route`` (an async context manager yielding its
+        :class:`~gateway_core.exchange.Exchange`; see :mod:`gateway_core.admission`)."""
+        return Admission(self.dispatcher, self.observers, scope, route)
 
     async def prepare(
         self, request: ResponseRequest, local: MutableMapping[str, StoredResponse] | None = None
@@ -112,7 +95,12 @@ class Responder:
             await self.conversations.expand(request, local)
         if any(type(item) is Compaction for item in request.items):
             open_compactions(request, self.sealer)
-        return self.router.route(request.model, request.provider)  # type: ignore[arg-type]
+        route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
+        exchange = current_exchange.get()
+        if exchange is not None:
+            exchange.stream = bool(request.stream)
+            await self.observers.admit_route(exchange, request, route)
+        return route
 
     async def respond(self, request: ResponseRequest, route: Route) -> tuple[StoredResponse, Attempt]:
         """A whole (non-streaming) response. Raises ``GatewayError`` when no target answers."""
@@ -161,11 +149,24 @@ class Responder:
         attempt, builder = run.attempt, run.builder
         target = attempt.target
         iterator: AsyncIterator[Sequence[Delta]] = attempt.result
+        exchange = current_exchange.get()
+        clock = time.perf_counter
+        gap = self.observers.gap_meter(target.instance.name)
         try:
             async with timeout_after(max(0.001, target.timeout - (monotonic() - attempt.started))):
+                waited = last = clock()
                 async for batch in iterator:
+                    now = clock()
+                    if exchange is not None:
+                        exchange.upstream_seconds += now - waited
+                        if exchange.first_event is None and batch:
+                            exchange.first_event = now
+                    if gap is not None:
+                        gap(now - last)
+                        last = now
                     builder.feed(batch)
                     await write(builder)
+                    waited = clock()
             builder.finish()
         except ClientGone:
             raise
@@ -186,7 +187,12 @@ class Responder:
     def _finish(
         self, request: ResponseRequest, resource: ResponseResource, attempt: Attempt, store: bool
     ) -> StoredResponse:
-        record = self.conversations.record(resource, request, attempt.target.instance.name)
+        instance = attempt.target.instance
+        exchange = current_exchange.get()
+        if exchange is not None:
+            self.observers.account(exchange, resource, instance.kind, instance.name, attempt.target.model)
+        self.observers.end_attempt(attempt.span, resource)
+        record = self.conversations.record(resource, request, instance.name)
         if store and not self.conversations.keep(record):
             resource.store = False
         return record

@@ -27,11 +27,11 @@ class Tracing:
 
     def __init__(self, capture_content: bool = False, service_name: str = "gateway") -> None:
         from opentelemetry import propagate, trace
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
         from opentelemetry.sdk.resources import OTELResourceDetector, Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         resource = Resource.create({"service.name": service_name}).merge(OTELResourceDetector().detect())
         self.provider = TracerProvider(resource=resource)

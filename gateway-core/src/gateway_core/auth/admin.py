@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -24,20 +24,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ..admission import admitted
 from ..errors import GatewayError, InvalidRequestError, NotFoundError
-from .keyring import Keyring
 from .keys import GatewayKey, KeyLimits, generate_key, hash_key, new_key_id
 from .keystore import KeyStore
+from .service import Callers
+
+if TYPE_CHECKING:
+    from ..config import GatewayConfig
+    from ..gateway import Gateway
 
 _JSON = "application/json"
 _encode = msgspec.json.Encoder().encode
-
-
-class Forbidden(GatewayError):
-    """403: a key that may not do this."""
-
-    type = "invalid_request"
-    status = 403
 
 
 class NewKey(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -90,16 +88,12 @@ class ModelPatterns:
         return any(literal.startswith(prefix) or prefix.startswith(literal) for prefix in self.prefixes)
 
 
-def admin_routes(keyring: Keyring, store: KeyStore | None, patterns: ModelPatterns,
-                 read_body: Callable[[Request], Any], error_response: Callable[[GatewayError], Response]
+def admin_routes(callers: Callers, patterns: ModelPatterns, read_body: Callable[[Request], Any],
+                 admit: Callable[[dict[str, Any], str], Any], error_response: Callable[[GatewayError], Response]
                  ) -> list[BaseRoute]:
-    """The admin API's routes. ``read_body(request)`` is the gateway's one body reader (awaitable bytes)."""
-
-    def admin(request: Request) -> None:
-        key = keyring.authenticate(request.scope["headers"])
-        if key is None or not key.admin:
-            raise Forbidden("the admin API needs an admin key (auth.admin_keys or GATEWAY_ADMIN_KEY)",
-                            code="permission_denied")
+    """The admin API's routes, each admitted for admin keys only. ``read_body(request)`` is the gateway's one
+    body reader (awaitable bytes)."""
+    keyring, store = callers.keyring, callers.store
 
     def writable() -> KeyStore:
         if store is None:
@@ -123,14 +117,6 @@ def admin_routes(keyring: Keyring, store: KeyStore | None, patterns: ModelPatter
         except msgspec.DecodeError:
             raise InvalidRequestError("the body is not valid JSON", code="invalid_json") from None
 
-    async def guarded(request: Request, handler: Callable[[Request], Any]) -> Response:
-        try:
-            admin(request)
-            result = await handler(request)
-        except GatewayError as error:
-            return error_response(error)
-        status, body = result
-        return Response(_encode(body), status_code=status, media_type=_JSON)
 
     async def find(key_id: str) -> GatewayKey:
         key = await writable().get(key_id)
@@ -177,10 +163,11 @@ def admin_routes(keyring: Keyring, store: KeyStore | None, patterns: ModelPatter
         return 200, {"id": key.id, "object": "gateway.key.deleted", "deleted": True}
 
     def route(path: str, handler: Callable[[Request], Any], method: str) -> Route:
-        async def endpoint(request: Request) -> Response:
-            return await guarded(request, handler)
+        async def answer(request: Request) -> Response:
+            status, body = await handler(request)
+            return Response(_encode(body), status_code=status, media_type=_JSON)
 
-        return Route(path, endpoint, methods=[method])
+        return Route(path, admitted(admit, "admin", answer, error_response, admin="always"), methods=[method])
 
     return [
         route("/v1/admin/keys", create, "POST"),
@@ -189,3 +176,16 @@ def admin_routes(keyring: Keyring, store: KeyStore | None, patterns: ModelPatter
         route("/v1/admin/keys/{key_id}", change, "PATCH"),
         route("/v1/admin/keys/{key_id}", remove, "DELETE"),
     ]
+
+
+def model_patterns(config: GatewayConfig, gateway: Gateway) -> ModelPatterns:
+    """What the gateway routes: aliases, ``instance/`` and ``instance/model`` names, and every model-name
+    prefix (the config's and each plugin's)."""
+    names = set(config.aliases)
+    for name, instance in gateway.instances.items():
+        names.add(f"{name}/")
+        names.update(f"{name}/{model}" for model in instance.settings.models)
+    prefixes = set(config.prefixes)
+    for info in gateway.infos.values():
+        prefixes.update(info.model_prefixes)
+    return ModelPatterns(names, prefixes)
