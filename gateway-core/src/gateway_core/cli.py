@@ -39,6 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
         server.port = args.port
     if args.workers is not None:
         server.workers = args.workers
+    check_exposure(config)
     workers = resolve_workers(server.workers)
     if workers > 1:
         # each worker builds its own app (and its own SDK clients) from the same config file
@@ -54,6 +55,26 @@ def _serve(args: argparse.Namespace) -> int:
                 log_level=server.log_level, access_log=server.access_log, lifespan="on",
                 timeout_graceful_shutdown=round(server.shutdown_grace))
     return 0
+
+
+def check_exposure(config: GatewayConfig) -> None:
+    """Refuse to serve a non-loopback address with no gateway key, unless ``auth.allow_unauthenticated``."""
+    import asyncio
+    import logging
+
+    from .auth.service import keys_exist
+    from .edge import is_loopback
+
+    if is_loopback(config.server.host) or asyncio.run(keys_exist(config)):
+        return
+    if not config.auth.allow_unauthenticated:
+        raise ConfigError(
+            f"{config.source}: key 'server.host': {config.server.host} is reachable from other machines and no "
+            "gateway key is configured: anyone who reaches it could spend every provider key it holds. Set "
+            "GATEWAY_ADMIN_KEY (or auth.admin_keys) and create keys, or set auth.allow_unauthenticated: true")
+    logging.getLogger("gateway").warning(
+        "serving %s with no gateway key (auth.allow_unauthenticated): anyone who reaches it can use it",
+        config.server.host)
 
 
 def app_from_environment():  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Struct
 
 from .errors import GatewayError, InvalidRequestError, NotFoundError
+from .exchange import current_exchange
 from .ids import new_id
 from .store import RecordTooLarge, ResponseStore, StoreSettings
 from .types import (
@@ -54,6 +55,22 @@ class StoredResponse(Struct):
     response: ResponseResource
     input: list[InputItem]
     instance: str
+    owner: str = ""
+    """The id of the gateway key that made it ("" on an open gateway): only that key (and admin keys) may
+    read, continue or delete it."""
+
+
+def visible(record: StoredResponse | None) -> StoredResponse | None:
+    """``record`` if the caller being served (:data:`~gateway_core.exchange.current_exchange`) may see it: on
+    an open gateway, with an admin key, or with the key that made it; else None (answered as not found,
+    never as forbidden, so ids of other keys' responses cannot be probed)."""
+    if record is None:
+        return None
+    exchange = current_exchange.get()
+    key = exchange.key if exchange is not None else None
+    if key is None or key.admin or record.owner == key.id:
+        return record
+    return None
 
 
 _encode = msgspec.json.encode
@@ -109,7 +126,10 @@ class Conversations:
         return self.enabled and (self.default if request.store is None else request.store)
 
     async def load(self, response_id: str) -> StoredResponse | None:
-        """A stored response, or None."""
+        """A stored response the caller may see, or None."""
+        return visible(await self._load(response_id))
+
+    async def _load(self, response_id: str) -> StoredResponse | None:
         saving = self._saving.get(response_id)
         if saving is not None:
             return saving[0]
@@ -120,7 +140,9 @@ class Conversations:
         return None if raw is None else _decode_record(raw)
 
     async def delete(self, response_id: str) -> bool:
-        """Delete a stored response (after its write, if it is still being written)."""
+        """Delete a stored response the caller may see (after its write, if it is still being written)."""
+        if await self.load(response_id) is None:
+            return False
         saving = self._saving.get(response_id)
         if saving is not None:
             await asyncio.shield(saving[1])
@@ -198,7 +220,9 @@ class Conversations:
         for item in request.items:
             if getattr(item, "id", 0) is None:
                 item.id = new_id(_ID_PREFIX[type(item)])  # type: ignore[union-attr]
-        return StoredResponse(response=resource, input=list(request.items), instance=instance)
+        exchange = current_exchange.get()
+        owner = exchange.key_id if exchange is not None else None
+        return StoredResponse(response=resource, input=list(request.items), instance=instance, owner=owner or "")
 
     def keep(self, record: StoredResponse) -> bool:
         """Start storing a record (served from memory until written); False (logged) when it is too large

@@ -6,6 +6,8 @@
 - ``PATCH /v1/admin/keys/{id}``: change ``name``, ``models``, ``limits``, ``metadata``, ``expires_at``,
   ``revoked``.
 - ``DELETE /v1/admin/keys/{id}``: remove it (every gateway refuses it within ``auth.refresh_seconds``).
+- ``GET /v1/admin/usage``: requests, errors, tokens and cost from the usage log, filtered by ``key`` (an id),
+  ``model``, ``since`` and ``until`` (Unix seconds or dates), grouped by ``group_by`` (key, model or day).
 
 Bad input answers 400 naming the field (unknown fields, negative limits, a model pattern that matches
 nothing this gateway routes), a missing or unknown key 401, a key that is not an admin key 403, an unknown
@@ -162,6 +164,23 @@ def admin_routes(callers: Callers, patterns: ModelPatterns, read_body: Callable[
         await keyring.reload()
         return 200, {"id": key.id, "object": "gateway.key.deleted", "deleted": True}
 
+    async def usage(request: Request) -> tuple[int, Any]:
+        if callers.usage is None:
+            raise InvalidRequestError("the usage log is off (usage.enabled)", code="usage_disabled")
+        query = request.query_params
+        unknown = sorted(set(query) - {"key", "model", "since", "until", "group_by"})
+        if unknown:
+            raise InvalidRequestError(f"unknown query parameter {unknown[0]!r}", code="invalid_value",
+                                      param=unknown[0])
+        group_by = query.get("group_by")
+        if group_by not in (None, "key", "model", "day"):
+            raise InvalidRequestError("group_by is one of key, model, day", code="invalid_value", param="group_by")
+        since, until = _instant(query.get("since"), "since"), _instant(query.get("until"), "until")
+        rows = await callers.usage.query(key_id=query.get("key"), model=query.get("model"),
+                                         since=since if since is not None else time.time() - 30 * 86400,
+                                         until=until, group_by=group_by)  # type: ignore[arg-type]
+        return 200, {"object": "list", "data": rows}
+
     def route(path: str, handler: Callable[[Request], Any], method: str) -> Route:
         async def answer(request: Request) -> Response:
             status, body = await handler(request)
@@ -175,7 +194,25 @@ def admin_routes(callers: Callers, patterns: ModelPatterns, read_body: Callable[
         route("/v1/admin/keys/{key_id}", show, "GET"),
         route("/v1/admin/keys/{key_id}", change, "PATCH"),
         route("/v1/admin/keys/{key_id}", remove, "DELETE"),
+        route("/v1/admin/usage", usage, "GET"),
     ]
+
+
+def _instant(value: str | None, param: str) -> float | None:
+    """A query's time: Unix seconds, or an ISO date (``2026-12-01``, UTC)."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        import calendar
+
+        return float(calendar.timegm(time.strptime(value, "%Y-%m-%d")))
+    except ValueError:
+        raise InvalidRequestError(f"{param} is Unix seconds or a date (YYYY-MM-DD)", code="invalid_value",
+                                  param=param) from None
 
 
 def model_patterns(config: GatewayConfig, gateway: Gateway) -> ModelPatterns:

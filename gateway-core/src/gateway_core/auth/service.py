@@ -170,3 +170,17 @@ def _limited(key: GatewayKey) -> bool:
     limits = key.limits
     return any(value is not None for value in (limits.rpm, limits.tpm, limits.max_in_flight, limits.budget_usd))
 
+
+
+async def keys_exist(config: GatewayConfig) -> bool:
+    """Whether any gateway key is configured: admin or declared keys, or keys in the store."""
+    if Keyring(config.auth, None).required:
+        return True
+    store = create_key_store(config)
+    try:
+        await store.open()
+        return bool(await store.all())
+    except Exception:  # no store yet, or unreachable: nothing to count
+        return False
+    finally:
+        await store.close()
