@@ -112,6 +112,13 @@ class Observers:
             span.set_attribute("error.type", error.code or error.type)
             span.end()
 
+    def streams_gauge(self) -> Any:
+        """The gauge of streams open to clients (None with metrics off)."""
+        if self.metrics is None:
+            return None
+        exchange = current_exchange.get()
+        return self.metrics.streams_in_flight.labels(exchange.route if exchange is not None else "responses")
+
     def gap_meter(self, instance: str) -> Any:
         """The ``observe`` of the time-between-chunks histogram of ``instance`` (None with metrics off)."""
         return self.metrics.event_gap_seconds.labels(instance).observe if self.metrics is not None else None

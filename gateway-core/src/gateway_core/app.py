@@ -41,6 +41,7 @@ from .gateway import Gateway
 from .heap import freeze_startup_heap
 from .logs import request_id as current_request_id
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import multiprocess_metrics
 from .plugins import Plugins
 from .resources import stored_response_routes
 from .responder import Responder, log_failure
@@ -236,12 +237,23 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         if observers.access_log is not None:
             observers.access_log.start()
         gateway.start()
+        metrics_server = None
+        if observers.metrics is not None and server.metrics_port is not None and not multiprocess_metrics():
+            from .cli import serve_metrics
+
+            metrics_server = serve_metrics(server.host, server.metrics_port, observers.metrics.registry)
         freeze_startup_heap()
         ready = True
         try:
             yield
         finally:
             ready = False
+            if metrics_server is not None:
+                metrics_server[0].shutdown()
+            if multiprocess_metrics():
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
             await gateway.close()
             await conversations.drain()
             await store.close()

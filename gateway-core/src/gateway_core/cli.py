@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+from typing import Any
 
 from .config import ConfigError, GatewayConfig, load_config
 from .logs import configure_logging
@@ -42,19 +45,40 @@ def _serve(args: argparse.Namespace) -> int:
     check_exposure(config)
     workers = resolve_workers(server.workers)
     if workers > 1:
-        # each worker builds its own app (and its own SDK clients) from the same config file
+        # each worker builds its own app (and its own SDK clients) from the same config file; their metrics
+        # meet in one folder (prometheus-client's multiprocess mode)
         if args.config:
             os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
-        create_app(config)  # fail here, once, on a bad config or a missing plugin
-        uvicorn.run("gateway_core.cli:app_from_environment", factory=True, host=server.host, port=server.port,
-                    workers=workers, loop="uvloop", http="httptools", log_level=server.log_level,
-                    access_log=server.access_log, lifespan="on", timeout_graceful_shutdown=round(server.shutdown_grace))
+        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            create_app(config)  # fail here, once, on a bad config or a missing plugin
+            if config.metrics.enabled and server.metrics_port is not None:
+                serve_metrics(server.host, server.metrics_port, None)
+            uvicorn.run("gateway_core.cli:app_from_environment", factory=True, host=server.host, port=server.port,
+                        workers=workers, loop="uvloop", http="httptools", log_level=server.log_level,
+                        access_log=False, lifespan="on", timeout_graceful_shutdown=round(server.shutdown_grace))
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         return 0
     app = create_app(config)
     uvicorn.run(app, host=server.host, port=server.port, loop="uvloop", http="httptools",
-                log_level=server.log_level, access_log=server.access_log, lifespan="on",
+                log_level=server.log_level, access_log=False, lifespan="on",
                 timeout_graceful_shutdown=round(server.shutdown_grace))
     return 0
+
+
+def serve_metrics(host: str, port: int, registry: Any) -> Any:
+    """``server.metrics_port``: prometheus-client's own HTTP server on a thread (``registry`` None: the sum
+    over every worker's metrics). It has no authentication: keep that port private."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    if registry is None:
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return start_http_server(port, addr=host, registry=registry)
 
 
 def check_exposure(config: GatewayConfig) -> None:

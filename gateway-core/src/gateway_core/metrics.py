@@ -142,3 +142,8 @@ def exposition(registry: CollectorRegistry | None = None) -> bytes:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
+
+
+def multiprocess_metrics() -> bool:
+    """Whether this process is one of several workers sharing their metrics through files."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))

@@ -130,6 +130,9 @@ class Responder:
         events; on leaving the block, however it is left, the upstream stream is closed and its target
         released. Raises ``GatewayError`` when no target could open one."""
         attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
+        gauge = self.observers.streams_gauge()
+        if gauge is not None:
+            gauge.inc()
         try:
             async with _closing(attempt.result):
                 store = self.conversations.wants_store(request)
@@ -141,6 +144,8 @@ class Responder:
                 yield run
         finally:
             self.dispatcher.finished(attempt)
+            if gauge is not None:
+                gauge.dec()
 
     async def drive(self, run: StreamRun, write: Callable[[ResponseBuilder], Awaitable[None]]) -> StoredResponse:
         """Forward the stream: ``write(builder)`` after every upstream chunk that produced events, and once
