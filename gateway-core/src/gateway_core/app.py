@@ -43,6 +43,7 @@ from .logs import request_id as current_request_id
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import multiprocess_metrics
 from .plugins import Plugins
+from .readiness import Readiness
 from .resources import stored_response_routes
 from .responder import Responder, log_failure
 from .routing import Route
@@ -225,6 +226,8 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     guard = EdgeGuard(default_allowed_hosts(server.host) if server.allowed_hosts is None else server.allowed_hosts,
                       server.allowed_origins)
     ready = False
+    readiness = Readiness([("the response store", store.ping)], server.ready_check_seconds,
+                          server.ready_grace_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -242,12 +245,14 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
             from .cli import serve_metrics
 
             metrics_server = serve_metrics(server.host, server.metrics_port, observers.metrics.registry)
+        readiness.start()
         freeze_startup_heap()
         ready = True
         try:
             yield
         finally:
             ready = False
+            await readiness.stop()
             if metrics_server is not None:
                 metrics_server[0].shutdown()
             if multiprocess_metrics():
@@ -277,6 +282,9 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     async def readyz(request: Request) -> Response:
         if not ready:
             return Response(b'{"status":"starting"}', status_code=503, media_type="application/json")
+        if not readiness.ready():
+            return Response(encoder.encode({"status": "unavailable", "reason": readiness.problem}), status_code=503,
+                            media_type="application/json")
         return Response(b'{"status":"ready"}', media_type="application/json")
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -70,6 +70,8 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     access_log: bool = True
     log_format: Literal["text", "json"] = "text"
     metrics_port: Annotated[int, Meta(ge=1, le=65535)] | None = None
+    ready_check_seconds: Annotated[float, Meta(gt=0)] = 2.0
+    ready_grace_seconds: Annotated[float, Meta(ge=0)] = 10.0
     shutdown_grace: Annotated[float, Meta(ge=0)] = 30.0
     websocket_max_seconds: Annotated[float, Meta(gt=0)] = 3600.0
 
