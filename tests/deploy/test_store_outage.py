@@ -42,3 +42,33 @@ def test_a_response_answered_during_a_redis_outage_is_stored_when_redis_is_back(
         assert "trying again" in output
     finally:
         redis.stop()
+
+
+def test_readyz_fails_after_the_grace_period_of_a_redis_outage_and_recovers(tmp_path: Path) -> None:
+    if "redis-server" in missing_programs():
+        pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
+    redis = Redis(tmp_path)
+    redis.start()
+    try:
+        config = (f"store: {{backend: redis, url: '{redis.url}'}}\n"
+                  "server: {log_level: warning, ready_check_seconds: 0.2, ready_grace_seconds: 1.5}\n")
+        with run_gateway_process(config) as gateway, httpx.Client(base_url=gateway.url, timeout=5) as http:
+            assert http.get("/readyz").status_code == 200
+            redis.stop()
+            stopped = time.monotonic()
+            time.sleep(0.6)
+            assert http.get("/readyz").status_code == 200  # within the grace period
+            assert http.get("/healthz").status_code == 200
+            while http.get("/readyz").status_code == 200:
+                assert time.monotonic() - stopped < 5, "/readyz never noticed the outage"
+                time.sleep(0.1)
+            assert time.monotonic() - stopped >= 1.5
+            assert http.get("/readyz").json() == {"status": "unavailable", "reason": "the response store unreachable"}
+            assert http.get("/healthz").status_code == 200  # liveness does not depend on the store
+            redis.start()
+            deadline = time.monotonic() + 5
+            while http.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "/readyz did not recover"
+                time.sleep(0.1)
+    finally:
+        redis.stop()

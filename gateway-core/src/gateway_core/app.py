@@ -24,19 +24,25 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as HttpRoute
-from starlette.routing import WebSocketRoute
 
+from .admission import admitted, build_observers, known_models
+from .auth.admin import admin_routes, model_patterns
 from .body import BodyReader, ClientDisconnected, read_request
 from .compaction import Sealer, compact_route
 from .config import GatewayConfig
 from .conversation import Conversations
 from .edge import EdgeGuard, default_allowed_hosts
 from .errors import GatewayError, InvalidRequestError, NotFoundError
+from .exchange import Exchange, current_exchange
 from .gateway import Gateway
 from .heap import freeze_startup_heap
 from .logs import request_id as current_request_id
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import multiprocess_metrics
 from .plugins import Plugins
+from .readiness import Readiness
 from .responder import Responder, log_failure
 from .routing import Route
 from .store import create_store
@@ -73,26 +79,30 @@ class ResponsesEndpoint:
         current_request_id.set(request_id.decode(errors="replace"))
         headers = [(b"x-request-id", request_id)]
         started = [False]
+        admission = self.responder.admit(scope)
+        exchange = admission.exchange
         try:
-            async with self.responder.admit(scope):
+            async with admission:
                 try:
                     request = await read_request(self.reader, content_type, receive, self.responder.max_input_items)
                 except ClientDisconnected:
+                    exchange.disconnected = True
                     return
                 route = await self.responder.prepare(request)
                 try:
                     if request.stream:
-                        await self._stream(request, route, headers, started, receive, send)
+                        await self._stream(request, route, headers + exchange.headers, started, receive, send)
                     else:
                         record, attempt = await self.responder.respond(request, route)
-                        await _send(send, 200, _JSON_HEADERS + headers + _target_headers(attempt.target),
+                        await _send(send, 200, _JSON_HEADERS + headers + exchange.headers
+                                    + _target_headers(attempt.target) + cost_header(exchange),
                                     encoder.encode(record.response))
                 except GatewayError as error:
                     log_failure(error)
                     raise
         except GatewayError as error:
             if not started[0]:
-                await _send_error(send, error, headers)
+                await _send_error(send, error, headers + exchange.headers)
         except Exception:  # a bug of ours: log it, never send a traceback
             logger.exception("request failed inside the gateway")
             if not started[0]:
@@ -121,10 +131,18 @@ class ResponsesEndpoint:
             pump.cancel()  # the client left: stop the upstream generation (leaving the block closes it)
             with contextlib.suppress(BaseException):
                 await pump
+            exchange = current_exchange.get()
+            if exchange is not None:
+                exchange.disconnected = True
             logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
 
 
 _HEADER_MODEL_LIMIT = 256
+
+
+def cost_header(exchange: Exchange) -> list[tuple[bytes, bytes]]:
+    """``x-gateway-cost-usd`` when the answer's cost is known."""
+    return [] if exchange.cost_usd is None else [(b"x-gateway-cost-usd", f"{exchange.cost_usd:.10f}".encode())]
 
 
 def _target_headers(target: Any) -> list[tuple[bytes, bytes]]:
@@ -191,27 +209,56 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     gateway = Gateway.from_config(config, plugins)
     store = create_store(config.store)
     conversations = Conversations(store, config.store, config.store_default)
-    responder = Responder(gateway, conversations, Sealer(config.compaction.key, config.compaction.ttl_seconds))
     server = config.server
+    observers = build_observers(config, gateway)
+    responder = Responder(gateway, conversations, Sealer(config.compaction.key, config.compaction.ttl_seconds),
+                          observers=observers)
     reader = BodyReader(server.max_body_bytes, server.body_timeout)
     guard = EdgeGuard(default_allowed_hosts(server.host) if server.allowed_hosts is None else server.allowed_hosts,
                       server.allowed_origins)
     ready = False
+    readiness = Readiness([("the response store", store.ping)], server.ready_check_seconds,
+                          server.ready_grace_seconds)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         nonlocal ready
         await store.open()
+        observers.pricing.load((gateway.instances[name].kind, name, model) for name, model in
+                               known_models(config, gateway))
+        if observers.callers is not None:
+            await observers.callers.start()
+        if observers.access_log is not None:
+            observers.access_log.start()
         gateway.start()
+        metrics_server = None
+        if observers.metrics is not None and server.metrics_port is not None and not multiprocess_metrics():
+            from .cli import serve_metrics
+
+            metrics_server = serve_metrics(server.host, server.metrics_port, observers.metrics.registry)
+        readiness.start()
         freeze_startup_heap()
         ready = True
         try:
             yield
         finally:
             ready = False
+            await readiness.stop()
+            if metrics_server is not None:
+                metrics_server[0].shutdown()
+            if multiprocess_metrics():
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
             await gateway.close()
             await conversations.drain()
             await store.close()
+            if observers.callers is not None:
+                await observers.callers.close()
+            if observers.access_log is not None:
+                observers.access_log.stop()
+            if observers.tracing is not None:
+                observers.tracing.shutdown()
 
     async def models(request: Request) -> Response:
         cards = [ModelCard(id=alias, owned_by="alias") for alias in config.aliases]
@@ -226,6 +273,9 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     async def readyz(request: Request) -> Response:
         if not ready:
             return Response(b'{"status":"starting"}', status_code=503, media_type="application/json")
+        if not readiness.ready():
+            return Response(encoder.encode({"status": "unavailable", "reason": readiness.problem}), status_code=503,
+                            media_type="application/json")
         return Response(b'{"status":"ready"}', media_type="application/json")
 
     async def http_error(request: Request, exc: Exception) -> Response:
@@ -241,6 +291,21 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         assert isinstance(exc, GatewayError)
         return error_response(exc)
 
+    async def metrics(request: Request) -> Response:
+        assert observers.metrics is not None
+        return Response(observers.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
+
+    async def read_body(request: Request) -> bytes:
+        return await reader.read(request.headers.get("content-type", "").encode("latin-1"), request.receive)
+
+    extra: list[BaseRoute] = []
+    if observers.metrics is not None and server.metrics_port is None:
+        extra.append(HttpRoute("/metrics", admitted(responder.admit, "metrics", metrics, error_response,
+                                                    admin="once_keys_exist"), methods=["GET"]))
+    if observers.callers is not None:
+        extra.extend(admin_routes(observers.callers, model_patterns(config, gateway), read_body, responder.admit,
+                                  error_response))
+
     responses = ResponsesEndpoint(responder, reader)
     middleware = [Middleware(CORSMiddleware, allow_origins=server.cors, allow_methods=["GET", "POST", "DELETE"],
                              allow_headers=["*"], expose_headers=["x-request-id"])] if server.cors else []
@@ -253,6 +318,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
             HttpRoute("/v1/models", models, methods=["GET"]),
             HttpRoute("/healthz", healthz, methods=["GET"]),
             HttpRoute("/readyz", readyz, methods=["GET"]),
+            *extra,
         ],
         middleware=middleware,
         lifespan=lifespan,

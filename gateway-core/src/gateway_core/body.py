@@ -14,6 +14,7 @@ from typing import Any
 
 from .decode import decode_request
 from .errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from .exchange import current_exchange
 from .timeouts import timeout_after
 from .types import ResponseRequest
 
@@ -96,6 +97,9 @@ async def read_request(reader: BodyReader, content_type: bytes, receive: Any, ma
     more than ``max_items`` input items are refused before they are normalised). Raises ``GatewayError``
     or :class:`ClientDisconnected`."""
     body = await reader.read(content_type, receive)
+    exchange = current_exchange.get()
+    if exchange is not None:
+        exchange.body_bytes = len(body)
     if len(body) > _LARGE_BODY:
         return await asyncio.to_thread(decode_request, body, max_items)
     return decode_request(body, max_items)

@@ -1,10 +1,13 @@
-"""The ``gateway`` command: ``serve``, ``providers``, ``check-config``."""
+"""The ``gateway`` command: ``serve``, ``providers``, ``check-config``, ``keys``, ``usage``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import tempfile
+from typing import Any
 
 from .config import ConfigError, GatewayConfig, load_config
 from .logs import configure_logging
@@ -28,7 +31,7 @@ def _load(path: str | None) -> GatewayConfig:
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import create_app
-    from .server import serve, warn_if_exposed
+    from .server import serve
 
     config = _load(args.config)
     server = config.server
@@ -39,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         server.port = args.port
     if args.workers is not None:
         server.workers = args.workers
-    warn_if_exposed(server)
+    check_exposure(config)
     server.workers = resolve_workers(server.workers)
     if server.workers > 1:
         if not config.compaction.key:
@@ -50,11 +53,52 @@ def _serve(args: argparse.Namespace) -> int:
         if args.config:
             os.environ["GATEWAY_CONFIG"] = os.path.abspath(args.config)
         os.environ["GATEWAY_HOST"] = server.host  # the bound address is an allowed Host in every worker
-        create_app(config)  # fail here, once, on a bad config or a missing plugin
-        serve("gateway_core.cli:app_from_environment", server)
+        # the workers' metrics meet in one folder (prometheus-client's multiprocess mode)
+        metrics_dir = tempfile.mkdtemp(prefix="gateway-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        try:
+            create_app(config)  # fail here, once, on a bad config or a missing plugin
+            if config.metrics.enabled and server.metrics_port is not None:
+                serve_metrics(server.host, server.metrics_port, None)
+            serve("gateway_core.cli:app_from_environment", server)
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
         return 0
     serve(create_app(config), server)
     return 0
+
+
+def serve_metrics(host: str, port: int, registry: Any) -> Any:
+    """``server.metrics_port``: prometheus-client's own HTTP server on a thread (``registry`` None: the sum
+    over every worker's metrics). It has no authentication: keep that port private."""
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    if registry is None:
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return start_http_server(port, addr=host, registry=registry)
+
+
+def check_exposure(config: GatewayConfig) -> None:
+    """Refuse to serve a non-loopback address with no gateway key, unless ``auth.allow_unauthenticated``."""
+    import asyncio
+    import logging
+
+    from .auth.service import keys_exist
+    from .edge import is_loopback
+
+    if is_loopback(config.server.host) or asyncio.run(keys_exist(config)):
+        return
+    if not config.auth.allow_unauthenticated:
+        raise ConfigError(
+            f"{config.source}: key 'server.host': {config.server.host} is reachable from other machines and no "
+            "gateway key is configured: anyone who reaches it could spend every provider key it holds. Set "
+            "GATEWAY_ADMIN_KEY (or auth.admin_keys) and create keys, or set auth.allow_unauthenticated: true")
+    logging.getLogger("gateway").warning(
+        "serving %s with no gateway key (auth.allow_unauthenticated): anyone who reaches it can use it",
+        config.server.host)
 
 
 def app_from_environment():  # type: ignore[no-untyped-def]
@@ -111,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("--config", required=False)
     check.set_defaults(run=_check_config)
+    from .auth.commands import add_commands
+
+    add_commands(commands, _load)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

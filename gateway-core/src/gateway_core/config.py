@@ -19,7 +19,9 @@ import msgspec
 import yaml
 from msgspec import Meta, Struct, field
 
+from .auth.settings import AuthSettings, UsageSettings
 from .contract.settings import ProviderSettings
+from .prices import Price
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PATH = re.compile(r" - at `\$(.*)`$")
@@ -49,19 +51,16 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_input_items: Annotated[int, Meta(ge=1)] = 4096
     max_tools: Annotated[int, Meta(ge=1)] = 512
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    access_log: bool = False
+    access_log: bool = True
+    log_format: Literal["text", "json"] = "text"
+    metrics_port: Annotated[int, Meta(ge=1, le=65535)] | None = None
+    ready_check_seconds: Annotated[float, Meta(gt=0)] = 2.0
+    ready_grace_seconds: Annotated[float, Meta(ge=0)] = 10.0
     shutdown_grace: Annotated[float, Meta(ge=0)] = 30.0
     websocket_max_seconds: Annotated[float, Meta(gt=0)] = 3600.0
 
 
 Seconds = Annotated[float, Meta(gt=0)]
-
-
-class Price(Struct, forbid_unknown_fields=True):
-    """Price in currency units per million tokens."""
-
-    input: Annotated[float, Meta(ge=0)] = 0.0
-    output: Annotated[float, Meta(ge=0)] = 0.0
 
 
 class TargetSettings(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -122,6 +121,23 @@ class CompactionSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     ttl_seconds: Annotated[float, Meta(gt=0)] = 30 * 86400.0
 
 
+class MetricsSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``metrics``: Prometheus metrics on ``/metrics`` (or ``server.metrics_port``)."""
+
+    enabled: bool = True
+    key_label: bool = False
+    """Label tokens, cost and requests by gateway key id (one series per key: off by default)."""
+
+
+class TracingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
+    """``tracing``: OpenTelemetry traces (``pip install 'gateway-core[otel]'``; the exporter is set by the
+    standard ``OTEL_*`` variables)."""
+
+    enabled: bool = False
+    capture_content: bool = False
+    """Record prompt and answer content in spans (off: content never leaves the gateway in a trace)."""
+
+
 class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     """The whole configuration file."""
 
@@ -133,6 +149,12 @@ class GatewayConfig(Struct, forbid_unknown_fields=True, kw_only=True):
     store_default: bool = True
     aliases: dict[str, str | ModelGroup] = field(default_factory=dict)
     prefixes: dict[str, str] = field(default_factory=dict)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    tracing: TracingSettings = field(default_factory=TracingSettings)
+    usage: UsageSettings = field(default_factory=UsageSettings)
+    prices: dict[str, Price] = field(default_factory=dict)
+    """Prices per million tokens by ``instance/model`` (or model), over the bundled price table."""
     source: str = "<defaults>"
 
 

@@ -24,6 +24,7 @@ import msgspec
 from msgspec import Struct
 
 from .errors import GatewayError, InvalidRequestError, NotFoundError
+from .exchange import current_exchange
 from .ids import new_id
 from .store import RecordTooLarge, ResponseStore, StoreSettings
 from .types import (
@@ -60,12 +61,32 @@ class StoredResponse(Struct):
     response: ResponseResource
     input: list[InputItem]
     instance: str
+    owner: str = ""
+    """The id of the gateway key that made it ("" on an open gateway): only that key (and admin keys) may
+    read, continue or delete it."""
+
+
+def visible(record: StoredResponse | None) -> StoredResponse | None:
+    """``record`` if the caller being served (:data:`~gateway_core.exchange.current_exchange`) may see it: on
+    an open gateway, with an admin key, or with the key that made it; else None (answered as not found,
+    never as forbidden, so ids of other keys' responses cannot be probed)."""
+    if record is None:
+        return None
+    return record if _may_see(record.owner) else None
+
+
+def _may_see(owner: str) -> bool:
+    """Whether the caller being served may see a record of ``owner`` (a key id, "" on an open gateway)."""
+    exchange = current_exchange.get()
+    key = exchange.key if exchange is not None else None
+    return key is None or key.admin or owner == key.id
 
 
 class _InputOnly(Struct):
     """A stored record read for its input items only, each left undecoded (a page decodes just its own)."""
 
     input: list[msgspec.Raw]
+    owner: str = ""
 
 
 _encode = msgspec.json.encode
@@ -122,7 +143,10 @@ class Conversations:
         return self.enabled and (self.default if request.store is None else request.store)
 
     async def load(self, response_id: str) -> StoredResponse | None:
-        """A stored response, or None."""
+        """A stored response the caller may see, or None."""
+        return visible(await self._load(response_id))
+
+    async def _load(self, response_id: str) -> StoredResponse | None:
         saving = self._saving.get(response_id)
         if saving is not None:
             return saving[0]
@@ -137,12 +161,22 @@ class Conversations:
         of that page, not of the whole record."""
         saving = self._saving.get(response_id)
         if saving is not None:
+            if visible(saving[0]) is None:
+                return None
             return [msgspec.Raw(_encode(item)) for item in saving[0].input]
-        raw = await self.store.load(response_id)
-        return None if raw is None else _decode_input_only(raw).input
+        try:
+            raw = await self.store.load(response_id)
+        except Exception as exc:
+            raise store_unavailable(exc) from exc
+        if raw is None:
+            return None
+        record = _decode_input_only(raw)
+        return record.input if _may_see(record.owner) else None
 
     async def delete(self, response_id: str) -> bool:
-        """Delete a stored response (after its write, if it is still being written)."""
+        """Delete a stored response the caller may see (after its write, if it is still being written)."""
+        if await self.load(response_id) is None:
+            return False
         saving = self._saving.get(response_id)
         if saving is not None:
             await asyncio.shield(saving[1])
@@ -229,7 +263,10 @@ class Conversations:
                 item.id = new_id(_ID_PREFIX[type(item)])  # type: ignore[union-attr]
                 made.append(item.id)  # type: ignore[union-attr]
         made.extend(item.id for item in resource.output)
-        return StoredResponse(response=resource, input=list(request.items), instance=instance), made
+        exchange = current_exchange.get()
+        owner = exchange.key_id if exchange is not None else None
+        record = StoredResponse(response=resource, input=list(request.items), instance=instance, owner=owner or "")
+        return record, made
 
     def keep(self, record: StoredResponse, item_ids: list[str]) -> bool:
         """Start storing a record with the item ids the gateway made for it (served from memory until

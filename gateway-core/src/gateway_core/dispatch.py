@@ -17,11 +17,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .admission import Observers
 from .config import RoutingSettings
 from .deltas import Delta
 from .errors import GatewayError, InvalidRequestError, RateLimitError, upstream_timeout
+from .exchange import current_exchange
 from .health import TargetHealth, monotonic
 from .policies import order_targets
+from .prices import Pricing
 from .routing import Route, Target
 from .timeouts import timeout_after
 from .types import ResponseRequest
@@ -38,6 +41,8 @@ class Attempt:
     result: Any
     started: float
     state: TargetHealth
+    span: Any = None
+    """The attempt's trace span (tracing on), ended when the response is."""
 
 
 class Dispatcher:
@@ -48,8 +53,10 @@ class Dispatcher:
     ``_RECENT_LIMIT`` most recently used ones, so client-chosen model names never grow memory without limit.
     """
 
-    def __init__(self, settings: RoutingSettings, configured: Iterable[Target] = ()) -> None:
+    def __init__(self, settings: RoutingSettings, configured: Iterable[Target] = (),
+                 observers: Observers | None = None) -> None:
         self.settings = settings
+        self.observers = observers or Observers(Pricing())
         self.health: dict[str, TargetHealth] = {target.state_key: TargetHealth(settings) for target in configured}
         self._recent: OrderedDict[str, TargetHealth] = OrderedDict()
         self.in_flight = 0
@@ -112,6 +119,8 @@ class Dispatcher:
         deadline = start + settings.deadline
         last_error: GatewayError | None = None
         cooling_until: float | None = None
+        exchange = current_exchange.get()
+        tried = 0
         for target in order_targets(route, request, self.health, settings.explore):
             state = self.state(target)
             now = monotonic()
@@ -135,22 +144,31 @@ class Dispatcher:
                 if remaining <= 0:
                     raise last_error or upstream_timeout("the request deadline passed before an upstream answered")
                 state.in_flight += 1
+                if exchange is not None and tried:
+                    exchange.retries += attempt > 0
+                    exchange.fallback = exchange.fallback or attempt == 0
+                tried += 1
+                span = self.observers.attempt_span(exchange, target, request, streaming)
                 began = monotonic()
                 try:
                     async with timeout_after(min(target.first_byte_timeout if streaming else target.timeout,
-                                                 remaining)):
+                                                 remaining)), self.observers.during(span):
                         if streaming:
                             result: Sequence[Delta] | AsyncIterator[Sequence[Delta]] = (
                                 await target.instance.stream(native))
                         else:
                             result = await target.instance.invoke(native)
                 except Exception as exc:
+                    if exchange is not None:
+                        exchange.upstream_seconds += monotonic() - began
                     state.in_flight -= 1
                     error = (upstream_timeout(f"provider '{target.instance.name}' did not answer in time")
                              if isinstance(exc, TimeoutError) else target.instance.map_error(exc))
+                    self.observers.attempt_failed(span, target, error)
                     if not error.retryable:
                         raise error from None
-                    state.failed(monotonic())
+                    if state.failed(monotonic()):
+                        self.observers.cooled_down(target)
                     last_error = error
                     if attempt == target.max_retries or state.cooling(monotonic()):
                         break
@@ -159,10 +177,13 @@ class Dispatcher:
                         break
                     await asyncio.sleep(delay)
                     continue
-                state.succeeded(monotonic() - began)
+                elapsed = monotonic() - began
+                state.succeeded(elapsed)
+                if exchange is not None:
+                    exchange.upstream_seconds += elapsed
                 if not streaming:
                     state.in_flight -= 1
-                return Attempt(target, result, began, state)
+                return Attempt(target, result, began, state, span)
         if last_error is None and cooling_until is not None:
             raise GatewayError("every target of this model is cooling down after repeated failures",
                                code="upstream_unavailable", status=503,

@@ -36,11 +36,14 @@ class TargetHealth:
         self.open_until = 0.0
         self.ttfb = ttfb if self.ttfb is None else self.ttfb + _EWMA_WEIGHT * (ttfb - self.ttfb)
 
-    def failed(self, now: float) -> None:
-        """Record a retryable failure; open the breaker when they keep coming."""
+    def failed(self, now: float) -> bool:
+        """Record a retryable failure; open the breaker when they keep coming (True when this opened it)."""
         self.failures += 1
         if self.failures >= self._settings.cooldown_failures:
+            opened = not self.cooling(now)
             self.open_until = now + self._settings.cooldown_seconds
+            return opened
+        return False
 
 
 def monotonic() -> float:

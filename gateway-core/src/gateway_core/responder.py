@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from types import TracebackType
 from typing import Any
 
+from .admission import Admission, Observers
 from .compaction import Sealer, open_compactions
 from .conversation import Conversations, StoredResponse, has_references
 from .decode import too_many_items
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher
 from .errors import GatewayError, InvalidRequestError, ResponseTooLargeError, upstream_timeout
+from .exchange import current_exchange
 from .gateway import Gateway
 from .health import monotonic
 from .new_resource import allowed_tool_names, new_resource
+from .prices import Pricing
 from .routing import Route, Target
 from .stream import ResponseBuilder
 from .timeouts import timeout_after
@@ -60,44 +63,24 @@ class StreamRun:
     record: StoredResponse | None = None
 
 
-class Admission:
-    """One request admitted (``async with responder.admit(scope)``): counted in flight until it ends.
-
-    This is where every request of every transport passes before any work is done for it; gateway keys
-    and rate limits check ``scope`` (its headers) in :meth:`__aenter__`. Raises ``GatewayError`` (429 when
-    the process is at its limit of requests in flight)."""
-
-    __slots__ = ("dispatcher", "scope")
-
-    def __init__(self, dispatcher: Dispatcher, scope: MutableMapping[str, Any]) -> None:
-        self.dispatcher = dispatcher
-        self.scope = scope
-
-    async def __aenter__(self) -> Admission:
-        self.dispatcher.admit()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.dispatcher.release()
-
-
 class Responder:
     """The request path shared by every transport."""
 
-    def __init__(self, gateway: Gateway, conversations: Conversations, sealer: Sealer) -> None:
+    def __init__(self, gateway: Gateway, conversations: Conversations, sealer: Sealer,
+                 observers: Observers | None = None) -> None:
         self.router = gateway.router
-        self.dispatcher = Dispatcher(gateway.config.routing, gateway.router.configured_targets())
+        self.observers = observers or Observers(Pricing())
+        self.dispatcher = Dispatcher(gateway.config.routing, gateway.router.configured_targets(), self.observers)
         self.conversations = conversations
         self.sealer = sealer
         limits = gateway.config.server
         self.max_input_items = limits.max_input_items
         self.max_tools = limits.max_tools
 
-    def admit(self, scope: MutableMapping[str, Any]) -> Admission:
-        """Admit one request (an async context manager; see :class:`Admission`)."""
-        return Admission(self.dispatcher, scope)
+    def admit(self, scope: MutableMapping[str, Any], route: str = "responses") -> Admission:
+        """Admit one request of ``route`` (an async context manager yielding its
+        :class:`~gateway_core.exchange.Exchange`; see :mod:`gateway_core.admission`)."""
+        return Admission(self.dispatcher, self.observers, scope, route)
 
     async def prepare(
         self, request: ResponseRequest, local: MutableMapping[str, StoredResponse] | None = None
@@ -111,6 +94,10 @@ class Responder:
         route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
         if any(type(item) is Compaction for item in request.items):
             open_compactions(request, self.sealer, {target.instance.name for target in route.targets})
+        exchange = current_exchange.get()
+        if exchange is not None:
+            exchange.stream = bool(request.stream)
+            await self.observers.admit_route(exchange, request, route)
         return route
 
     async def respond(self, request: ResponseRequest, route: Route) -> tuple[StoredResponse, Attempt]:
@@ -141,6 +128,9 @@ class Responder:
         events; on leaving the block, however it is left, the upstream stream is closed and its target
         released. Raises ``GatewayError`` when no target could open one."""
         attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
+        gauge = self.observers.streams_gauge()
+        if gauge is not None:
+            gauge.inc()
         try:
             async with _closing(attempt.result):
                 store = self.conversations.wants_store(request)
@@ -150,6 +140,8 @@ class Responder:
                 yield run
         finally:
             self.dispatcher.finished(attempt)
+            if gauge is not None:
+                gauge.dec()
 
     async def drive(self, run: StreamRun, write: Callable[[ResponseBuilder], Awaitable[None]]) -> StoredResponse:
         """Forward the stream: ``write(builder)`` after every upstream chunk that produced events, and once
@@ -158,11 +150,24 @@ class Responder:
         attempt, builder = run.attempt, run.builder
         target = attempt.target
         iterator: AsyncIterator[Sequence[Delta]] = attempt.result
+        exchange = current_exchange.get()
+        clock = time.perf_counter
+        gap = self.observers.gap_meter(target.instance.name)
         try:
             async with timeout_after(max(0.001, target.timeout - (monotonic() - attempt.started))):
+                waited = last = clock()
                 async for batch in iterator:
+                    now = clock()
+                    if exchange is not None:
+                        exchange.upstream_seconds += now - waited
+                        if exchange.first_event is None and batch:
+                            exchange.first_event = now
+                    if gap is not None:
+                        gap(now - last)
+                        last = now
                     builder.feed(batch)
                     await write(builder)
+                    waited = clock()
             builder.finish()
         except ClientGone:
             raise
@@ -183,7 +188,12 @@ class Responder:
     def _finish(
         self, request: ResponseRequest, resource: ResponseResource, attempt: Attempt, store: bool
     ) -> StoredResponse:
-        record, made = self.conversations.record(resource, request, attempt.target.instance.name)
+        instance = attempt.target.instance
+        exchange = current_exchange.get()
+        if exchange is not None:
+            self.observers.account(exchange, resource, instance.kind, instance.name, attempt.target.model)
+        self.observers.end_attempt(attempt.span, resource)
+        record, made = self.conversations.record(resource, request, instance.name)
         if store and not self.conversations.keep(record, made):
             resource.store = False
         return record

@@ -20,7 +20,6 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from .config import ServerSettings
-from .edge import is_loopback
 from .logs import log_config
 
 logger = logging.getLogger("gateway")
@@ -165,7 +164,7 @@ def server_config(app: Any, settings: ServerSettings, **overrides: Any) -> Serve
         "timeout_keep_alive": settings.keep_alive_timeout,
         "ws_max_size": settings.max_body_bytes,
         "log_level": settings.log_level,
-        "access_log": settings.access_log,
+        "access_log": False,  # the gateway writes its own access log (gateway_core.access_log)
         "lifespan": "on",
         "timeout_graceful_shutdown": round(settings.shutdown_grace),
         "log_config": log_config(),
@@ -185,11 +184,3 @@ def serve(app: Any, settings: ServerSettings) -> None:
     else:
         server.run()
 
-
-def warn_if_exposed(settings: ServerSettings) -> None:
-    """Warn when the gateway listens beyond this machine: anyone who can reach it may spend its keys."""
-    if not is_loopback(settings.host):
-        logger.warning(
-            "listening on %s, reachable from other machines: anyone who can reach this port can use the "
-            "upstream keys configured here (gateway keys are not available yet). Bind 127.0.0.1 unless the "
-            "network is trusted, and list the names clients use in server.allowed_hosts", settings.host)

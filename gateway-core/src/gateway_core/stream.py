@@ -429,6 +429,8 @@ class ResponseBuilder:
             usage.input_tokens_details.cached_tokens = delta.cached_tokens
         if delta.reasoning_tokens is not None:
             usage.output_tokens_details.reasoning_tokens = delta.reasoning_tokens
+        if delta.cache_write_tokens is not None:
+            usage.input_tokens_details.cache_write_tokens = delta.cache_write_tokens
         usage.total_tokens = (
             delta.total_tokens if delta.total_tokens is not None else usage.input_tokens + usage.output_tokens
         )

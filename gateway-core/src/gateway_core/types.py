@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
-from msgspec import Meta, Struct, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 # --------------------------------------------------------------------------------------------------------
 # Content parts (input side)
@@ -300,9 +300,11 @@ OutputItem = Union[OutputMessage, OutputFunctionCall, OutputReasoning]
 
 
 class InputTokensDetails(Struct):
-    """Cached input tokens."""
+    """Cached input tokens; ``cache_write_tokens`` (an extension: input written to the provider's prompt cache,
+    inside ``input_tokens``) only where the provider reports it."""
 
     cached_tokens: int = 0
+    cache_write_tokens: int | UnsetType = UNSET
 
 
 class OutputTokensDetails(Struct):
@@ -312,13 +314,15 @@ class OutputTokensDetails(Struct):
 
 
 class Usage(Struct):
-    """Token usage; all five keys are always present."""
+    """Token usage; all five keys are always present. ``cost_usd`` (an extension) is what the usage cost,
+    where the model's price is known."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
     input_tokens_details: InputTokensDetails = field(default_factory=InputTokensDetails)
     output_tokens_details: OutputTokensDetails = field(default_factory=OutputTokensDetails)
+    cost_usd: float | UnsetType = UNSET
 
 
 class IncompleteDetails(Struct):

@@ -79,6 +79,8 @@ class UsageDelta(Struct, gc=False):
     cached_tokens: int | None = None
     reasoning_tokens: int | None = None
     total_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    """Input written to the provider's prompt cache (inside ``input_tokens``; it has its own price)."""
 
 
 class Finish(Struct, gc=False):

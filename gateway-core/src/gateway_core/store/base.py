@@ -51,6 +51,10 @@ class ResponseStore(abc.ABC):
     async def close(self) -> None:
         """Release the backend's connections and tasks. Safe to call more than once."""
 
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise when the backend cannot be used right now (readiness checks)."""
+
 
 def check_save(record: bytes, ttl_seconds: float, max_record_bytes: int) -> None:
     """Raise what :meth:`ResponseStore.save` promises for a record that is too large or a ttl that is not positive."""

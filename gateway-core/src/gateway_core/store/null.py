@@ -25,5 +25,8 @@ class NullStore(ResponseStore):
         """Always False: nothing is ever stored."""
         return False
 
+    async def ping(self) -> None:
+        """Nothing to reach."""
+
     async def close(self) -> None:
         """Nothing to release."""

@@ -128,6 +128,10 @@ class RedisStore(ResponseStore):
         )
         return bool(removed)
 
+    async def ping(self) -> None:
+        """``PING``."""
+        await self._open().client.ping()
+
     async def close(self) -> None:
         """Close the client and its connection pool."""
         connected, self._connected = self._connected, None

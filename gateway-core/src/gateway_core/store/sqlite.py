@@ -131,6 +131,10 @@ class SQLiteStore(ResponseStore):
             await asyncio.get_running_loop().run_in_executor(executor, conn.close)
         executor.shutdown(wait=True)  # idle by now: its last job, the close, has finished
 
+    async def ping(self) -> None:
+        """A trivial query on the store's thread."""
+        await self._call(lambda conn: conn.execute("SELECT 1").fetchone())
+
     async def _call(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(connection, *args)`` on the worker thread and return its result."""
         if self._executor is None or self._conn is None:

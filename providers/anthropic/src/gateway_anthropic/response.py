@@ -82,6 +82,7 @@ def usage_delta(usage: UsageBody) -> d.UsageDelta:
         input_tokens=input_tokens,
         output_tokens=usage.output_tokens,
         cached_tokens=usage.cache_read_input_tokens,
+        cache_write_tokens=usage.cache_creation_input_tokens,
         reasoning_tokens=details.thinking_tokens if details is not None else None,
     )
 
