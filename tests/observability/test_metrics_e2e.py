@@ -114,7 +114,8 @@ def test_access_log_lines_are_json_with_the_fields(tmp_path: Path) -> None:
 
 
 def test_two_workers_report_the_sum_of_both() -> None:
-    config = CONFIG.replace("server: {log_format: json}", "server: {log_format: json, workers: 2}")
+    config = CONFIG.replace("server: {log_format: json}", "server: {log_format: json, workers: 2}") + (
+        "compaction: {key: a-shared-secret-for-both-workers}\n")
     with run_gateway_process(config) as running, httpx.Client(base_url=running.url) as http:
         for _ in range(20):  # a new connection each time: the kernel spreads them over both workers
             answer = http.post("/v1/responses", json={"model": "mock/mock", "input": "hi"},
