@@ -8,7 +8,7 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 PROVIDERS = ["openai", "anthropic", "google"]
-CORE = "./gateway-core[testing,redis]"
+CORE = "./gateway-core[testing,redis,otel]"
 EXAMPLES = ["./examples/gateway-echo-plugin[testing]"]  # example plugins the suite installs and runs the kit on
 
 
