@@ -26,7 +26,8 @@ def _stored(path: Path, response_id: str) -> bool:
 
 
 def test_a_small_page_of_a_large_record_does_not_decode_the_record(tmp_path: Path) -> None:
-    config = f"store: {{backend: sqlite, path: '{tmp_path / 'r.sqlite3'}'}}\nserver: {{max_body_bytes: 67108864, max_input_items: 30000}}\n"
+    config = (f"store: {{backend: sqlite, path: '{tmp_path / 'r.sqlite3'}'}}\n"
+              "server: {max_body_bytes: 67108864, max_input_items: 30000}\n")
     with run_gateway_process(config) as gateway, httpx.Client(base_url=gateway.url, timeout=60) as client:
         conversation = [{"role": "user", "content": f"item {number}"} for number in range(ITEMS)]
         created = client.post("/v1/responses", json={"model": "mock", "input": conversation})
