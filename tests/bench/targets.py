@@ -129,7 +129,8 @@ def gateway_config(port: int, upstream_port: int, kinds: dict[str, str], store: 
     providers = {name: settings for name, settings in candidates.items() if kinds.get(str(settings["type"])) == ""}
     return {"server": {"host": "127.0.0.1", "port": port, "workers": workers, "log_level": "warning",
                        "access_log": False},
-            "providers": providers, "store": {"backend": store, "path": str(store_path)}}
+            "providers": providers, "store": {"backend": store, "path": str(store_path)},
+            "compaction": {"key": "bench-compaction-key-shared-by-workers"}}
 
 
 def start_gateway(upstream: Server, kinds: dict[str, str], log_dir: Path, *, store: str,
