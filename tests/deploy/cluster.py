@@ -94,6 +94,7 @@ class Gateway:
     log: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -103,6 +104,7 @@ class Gateway:
     def start(self) -> None:
         """Start it (again, on the same port) and wait until ``/readyz`` answers 200."""
         env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
+        env.update(self.env)
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway_core", "serve", "--config", str(self.config), "--host", "127.0.0.1",

@@ -7,6 +7,9 @@ load of JSON, streamed and continued (``previous_response_id``) requests from th
 - redis-server is restarted: responses finished meanwhile are stored once it is back.
 - Nothing is lost: every completed response can be retrieved from every instance, and a conversation goes on
   from any instance.
+- Every client request carries one gateway key (made through one instance's admin API, kept in Redis, with
+  limits and a budget): it works on every instance throughout, the usage log counts every request, its spend
+  stays within its budget, and another key cannot read its responses.
 
 The figures (requests, failures, retries, time to recover) are printed and, when ``GATEWAY_DRILL_REPORT``
 names a file, written there as JSON. Marked ``drill``: ``pytest -m "not drill"`` skips it.
@@ -37,6 +40,7 @@ WORDS = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", 
          "keeps", "streaming", "every", "word"]
 CHUNK_DELAY = 0.06  # seconds between streamed words: a stream takes about a second
 CONCURRENCY = 12
+ADMIN = "gw-drill-admin-0123456789abcdef0123456789abcdef"
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Load:
     """Closed-loop clients through the load balancer; what they saw."""
 
     url: str
+    key: str
     outcomes: list[Outcome] = field(default_factory=list)
     completed: dict[str, str] = field(default_factory=dict)  # response id -> its output text
     attempts: int = 0
@@ -76,7 +81,7 @@ class Load:
 
         http = httpx.AsyncClient(event_hooks={"request": [on_request], "response": [on_response]},
                                  timeout=httpx.Timeout(30, connect=2))
-        return openai.AsyncOpenAI(base_url=self.url + "/v1", api_key="unused-by-the-mock", max_retries=4,
+        return openai.AsyncOpenAI(base_url=self.url + "/v1", api_key=self.key, max_retries=4,
                                   http_client=http)
 
     async def worker(self, index: int) -> None:
@@ -133,7 +138,7 @@ _BACKEND: dict[asyncio.Task[Any], str] = {}
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[tuple[Redis, list[Gateway], HAProxy]]:
+def cluster(tmp_path: Path) -> Iterator[tuple[Redis, list[Gateway], HAProxy, str]]:
     if missing := missing_programs():
         pytest.skip(f"the drill needs {' and '.join(missing)} (Debian: apt-get install -y {' '.join(missing)})")
     redis = Redis(tmp_path)
@@ -143,14 +148,22 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Redis, list[Gateway], HAProxy]]:
         "server: {shutdown_grace: 20, log_level: warning}\n"
         f"providers: {{mock: {{type: mock, options: {{delay: {CHUNK_DELAY}}}}}}}\n"
         f"store: {{backend: redis, url: '{redis.url}'}}\n"
+        "prices: {mock/mock: {input: 1, output: 1}}\n"  # $1 per million tokens
+        "auth: {refresh_seconds: 0.5}\n"
     )
-    gateways = [Gateway(f"g{n}", config, tmp_path / f"g{n}.log") for n in (1, 2, 3)]
+    gateways = [Gateway(f"g{n}", config, tmp_path / f"g{n}.log", env={"GATEWAY_ADMIN_KEY": ADMIN})
+                for n in (1, 2, 3)]
     balancer = HAProxy(tmp_path, gateways)
     try:
         for gateway in gateways:
             gateway.start()
         balancer.start()
-        yield redis, gateways, balancer
+        made = httpx.post(gateways[0].url + "/v1/admin/keys", headers={"Authorization": f"Bearer {ADMIN}"},
+                          json={"name": "drill", "limits": {"rpm": 100000, "budget_usd": 1.0,
+                                                            "budget_period": "total"}})
+        assert made.status_code == 201, made.text
+        time.sleep(1.0)  # every instance has read the new key
+        yield redis, gateways, balancer, made.json()["key"]
     finally:
         balancer.stop()
         for gateway in gateways:
@@ -162,8 +175,8 @@ def _during(outcomes: list[Outcome], start: float, end: float) -> list[Outcome]:
     return [o for o in outcomes if o.started < end and o.ended > start]
 
 
-async def _drill(redis: Redis, gateways: list[Gateway], balancer: HAProxy) -> dict[str, Any]:
-    load = Load(balancer.url)
+async def _drill(redis: Redis, gateways: list[Gateway], balancer: HAProxy, key: str) -> dict[str, Any]:
+    load = Load(balancer.url, key)
     workers = [asyncio.ensure_future(load.worker(index)) for index in range(CONCURRENCY)]
     figures: dict[str, Any] = {}
     await asyncio.sleep(3)
@@ -224,8 +237,8 @@ async def _drill(redis: Redis, gateways: list[Gateway], balancer: HAProxy) -> di
 
 
 def test_three_gateways_behind_haproxy_survive_sigterm_sigkill_and_a_redis_restart(cluster) -> None:  # type: ignore[no-untyped-def]
-    redis, gateways, balancer = cluster
-    figures = asyncio.run(_drill(redis, gateways, balancer))
+    redis, gateways, balancer, key = cluster
+    figures = asyncio.run(_drill(redis, gateways, balancer, key))
     completed: dict[str, str] = figures.pop("completed")
     report = json.dumps(figures, indent=2)
     print(report)
@@ -242,11 +255,27 @@ def test_three_gateways_behind_haproxy_survive_sigterm_sigkill_and_a_redis_resta
     # nothing lost: every completed response is stored and served by every instance
     time.sleep(1)  # the last writes (each instance answers first, then stores)
     for gateway in gateways:
-        with httpx.Client(base_url=gateway.url, timeout=10) as http:
+        with httpx.Client(base_url=gateway.url, timeout=10, headers={"Authorization": f"Bearer {key}"}) as http:
             missing = [rid for rid in completed if http.get(f"/v1/responses/{rid}").status_code != 200]
             assert not missing, f"{gateway.name} lacks {len(missing)} of {len(completed)} responses: {missing[:5]}"
     some = random.Random(0).sample(sorted(completed), 3)
     for gateway, previous in zip(gateways, some, strict=True):
-        client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+        client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0)
         continued = client.responses.create(model="mock", input="history?", previous_response_id=previous)
         assert continued.output_text.endswith(f"assistant:{completed[previous]} | user:history?")
+
+    # the key's usage was counted on every instance, within its budget; another key sees nothing of it
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    deadline = time.monotonic() + 10
+    while True:
+        rows = httpx.get(gateways[2].url + "/v1/admin/usage", headers=admin, params={"group_by": "key"}).json()
+        mine = [row for row in rows["data"] if row["group"].startswith("key_")]
+        if (mine and mine[0]["requests"] >= len(completed)) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert mine and mine[0]["requests"] >= len(completed), rows
+    assert 0 < mine[0]["cost_usd"] <= 1.0, rows
+    other = httpx.post(gateways[1].url + "/v1/admin/keys", headers=admin, json={"name": "other"}).json()["key"]
+    time.sleep(1.0)
+    stranger = httpx.get(f"{gateways[2].url}/v1/responses/{some[0]}", headers={"Authorization": f"Bearer {other}"})
+    assert stranger.status_code == 404
