@@ -124,3 +124,30 @@ def test_two_workers_report_the_sum_of_both() -> None:
         for _ in range(6):  # whichever worker answers the scrape, it reports both workers' counts
             samples = _samples(http.get("/metrics", headers={"connection": "close"}).text)
             assert _value(samples, "gateway_requests_total", route="responses", status="200") == 20
+
+
+def test_log_stream_stdout_puts_every_line_on_stdout(tmp_path: Path) -> None:
+    """What the container image runs (``--log-stream stdout``): access and server lines on stdout, none on stderr."""
+    import subprocess
+    import sys
+
+    from gateway_core.testing.servers import free_port
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gateway_core", "serve", "--host", "127.0.0.1", "--port",
+                                str(port), "--log-stream", "stdout"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.post(f"http://127.0.0.1:{port}/v1/responses", json={"model": "mock", "input": "hi"},
+                              headers={"x-request-id": "to-stdout"}).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=30)
+    assert b"request_id=to-stdout" in out and b"Uvicorn running" in out
+    assert err == b""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import queue
+import sys
 import time
 from typing import Any, Literal
 
@@ -77,8 +78,10 @@ def text_line(entry: dict[str, Any]) -> str:
 class AccessLog:
     """Writes access lines through a queue and a writer thread (started by :meth:`start`)."""
 
-    def __init__(self, log_format: Literal["text", "json"] = "text", enabled: bool = True) -> None:
+    def __init__(self, log_format: Literal["text", "json"] = "text", enabled: bool = True,
+                 stream: str = "stderr") -> None:
         self.render = json_line if log_format == "json" else text_line
+        self.stream = stream
         self.enabled = enabled
         self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         self._listener: logging.handlers.QueueListener | None = None
@@ -87,7 +90,7 @@ class AccessLog:
         """Attach the queue to the ``gateway.access`` logger and start the writer thread."""
         if not self.enabled:
             return
-        handler = logging.StreamHandler()
+        handler = logging.StreamHandler(sys.stdout if self.stream == "stdout" else sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         self._listener = logging.handlers.QueueListener(self._queue, handler)
         logger.handlers[:] = [logging.handlers.QueueHandler(self._queue)]

@@ -330,7 +330,7 @@ def build_observers(config: GatewayConfig, gateway: Gateway) -> Observers:
     if config.server.access_log:
         from .access_log import AccessLog
 
-        access_log = AccessLog(config.server.log_format)
+        access_log = AccessLog(config.server.log_format, stream=config.server.log_stream)
     tracing = None
     if config.tracing.enabled:
         from .tracing import Tracing

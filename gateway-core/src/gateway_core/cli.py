@@ -35,7 +35,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     config = _load(args.config)
     server = config.server
-    configure_logging(server.log_level)
+    if args.log_stream:
+        server.log_stream = args.log_stream
+    configure_logging(server.log_level, server.log_stream)
     if args.host:
         server.host = args.host
     if args.port is not None:
@@ -107,7 +109,7 @@ def app_from_environment():  # type: ignore[no-untyped-def]
 
     config = _load(None)
     config.server.host = os.environ.get("GATEWAY_HOST") or config.server.host
-    configure_logging(config.server.log_level)
+    configure_logging(config.server.log_level, config.server.log_stream)
     return create_app(config)
 
 
@@ -147,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", help="YAML config file (default: $GATEWAY_CONFIG, else built-in defaults)")
     serve.add_argument("--host", help="listen address (default: server.host, 127.0.0.1)")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--log-stream", choices=("stderr", "stdout"), help="where log lines go (default stderr)")
     serve.add_argument("--workers", type=_workers_argument, help="worker processes: a number, or auto (one per core)")
     serve.set_defaults(run=_serve)
     providers = commands.add_parser("providers", help="list discovered plugins and configured instances")

@@ -53,6 +53,7 @@ class ServerSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     log_format: Literal["text", "json"] = "text"
+    log_stream: Literal["stderr", "stdout"] = "stderr"
     metrics_port: Annotated[int, Meta(ge=1, le=65535)] | None = None
     ready_check_seconds: Annotated[float, Meta(gt=0)] = 2.0
     ready_grace_seconds: Annotated[float, Meta(ge=0)] = 10.0

@@ -11,6 +11,7 @@ uvicorn's logger, so credential headers are masked there (:class:`CredentialHead
 from __future__ import annotations
 
 import logging
+import sys
 from contextvars import ContextVar
 from typing import Any
 
@@ -78,10 +79,11 @@ class EscapingFormatter(logging.Formatter):
         return escape_controls(super().formatMessage(record))
 
 
-def configure_logging(level: str) -> None:
-    """Log the gateway's own lines to stderr with their request ids; mask credentials in the server's."""
+def configure_logging(level: str, stream: str = "stderr") -> None:
+    """Log the gateway's own lines to ``stream`` (``stderr`` or ``stdout``) with their request ids; mask
+    credentials in the server's."""
     mask_server_credentials()
-    handler = logging.StreamHandler()
+    handler = logging.StreamHandler(sys.stdout if stream == "stdout" else sys.stderr)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(EscapingFormatter(FORMAT))
     logger = logging.getLogger("gateway")
@@ -90,10 +92,11 @@ def configure_logging(level: str) -> None:
     logger.propagate = False
 
 
-def log_config() -> dict[str, Any]:
-    """uvicorn's ``log_config``: its error and access loggers through :class:`EscapingFormatter`."""
+def log_config(stream: str = "stderr") -> dict[str, Any]:
+    """uvicorn's ``log_config``: its error and access loggers through :class:`EscapingFormatter`, to
+    ``stream``."""
     formatter = {"()": f"{__name__}.EscapingFormatter", "fmt": SERVER_FORMAT}
-    handler = {"class": "logging.StreamHandler", "formatter": "escaped", "stream": "ext://sys.stderr"}
+    handler = {"class": "logging.StreamHandler", "formatter": "escaped", "stream": f"ext://sys.{stream}"}
     return {
         "version": 1,
         "disable_existing_loggers": False,

@@ -167,7 +167,7 @@ def server_config(app: Any, settings: ServerSettings, **overrides: Any) -> Serve
         "access_log": False,  # the gateway writes its own access log (gateway_core.access_log)
         "lifespan": "on",
         "timeout_graceful_shutdown": round(settings.shutdown_grace),
-        "log_config": log_config(),
+        "log_config": log_config(settings.log_stream),
     }
     options.update(overrides)
     return ServerConfig(app, header_timeout=settings.header_timeout, max_header_bytes=settings.max_header_bytes,

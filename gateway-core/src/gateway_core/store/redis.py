@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from redis.commands.core import AsyncScript
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("gateway.store")
 
 # KEYS[1] record key, KEYS[2] item set key; ARGV[1] response id, ARGV[2] item key prefix (both scripts).
 # Drops the item keys of an earlier save, except those since taken over by another response.

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from .base import ResponseStore, check_save
 from .sqlite_schema import migrate, write_transaction
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("gateway.store")
 
 T = TypeVar("T")
 
