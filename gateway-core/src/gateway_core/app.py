@@ -193,20 +193,24 @@ def error_response(error: GatewayError) -> Response:
 
 
 class GatewayApp:
-    """The ASGI application: ``POST /v1/responses``, the hot path, goes straight to its endpoint; everything
+    """The ASGI application: ``POST /v1/responses`` and the dialects' POST paths (``/v1/chat/completions``,
+    ``/v1/messages``), the hot paths, go straight to their endpoints; everything
     else (lifespan, WebSocket, stored responses, probes, 404/405) goes through Starlette's router and
     middleware, which would otherwise wrap every write of every stream."""
 
-    def __init__(self, router: Starlette, responses: ResponsesEndpoint) -> None:
+    def __init__(self, router: Starlette, responses: ResponsesEndpoint, dialects: dict[str, Any]) -> None:
         self.router = router
         self.responses = responses
+        self.posts: dict[str, Any] = {"/v1/responses": responses, **dialects}
         self.state = router.state
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] == "/v1/responses" and scope["method"] == "POST":
-            await self.responses(scope, receive, send)
-        else:
-            await self.router(scope, receive, send)
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.posts.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
+        await self.router(scope, receive, send)
 
 
 def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None = None) -> GatewayApp:
@@ -259,10 +263,14 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                                                       code="method_not_allowed", status=405))
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
+    from .dialects import dialect_endpoints  # the dialects build on this module's endpoint and helpers
+
     responses = ResponsesEndpoint(responder, config.server.max_body_bytes)
+    dialects = dialect_endpoints(responses)
     app = Starlette(
         routes=[
             HttpRoute("/v1/responses", responses, methods=["POST"]),
+            *(HttpRoute(path, endpoint, methods=["POST"]) for path, endpoint in dialects.items()),
             WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, config.server.websocket_max_seconds)),
             compact_route(responder, error_response),
             *stored_response_routes(conversations, error_response),
@@ -275,4 +283,4 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     )
     app.state.gateway = gateway
     app.state.conversations = conversations
-    return GatewayApp(app, responses)
+    return GatewayApp(app, responses, dialects)

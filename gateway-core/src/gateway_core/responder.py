@@ -80,9 +80,10 @@ class Responder:
             resource = builder.fail(error)
         return self._finish(request, resource, attempt, store), attempt
 
-    async def open(self, request: ResponseRequest, route: Route, framing: str) -> StreamRun:
+    async def open(self, request: ResponseRequest, route: Route, framing: str | None) -> StreamRun:
         """Open the upstream stream (retrying and falling back before any event exists) and emit the first
-        events. Raises ``GatewayError`` when no target could open one."""
+        events (``framing`` as for :class:`ResponseBuilder`; ``None`` for a dialect that renders its own).
+        Raises ``GatewayError`` when no target could open one."""
         attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
         store = self.conversations.wants_store(request)
         builder = ResponseBuilder(self._resource(request, route, attempt, store), framing=framing,
