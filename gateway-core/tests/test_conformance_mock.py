@@ -1,4 +1,5 @@
-"""The built-in mock provider passes the same conformance suite as every provider plugin."""
+"""The built-in mock provider passes the same conformance suites (Open Responses and every dialect) as every
+provider plugin."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -6,9 +7,10 @@ from typing import Any
 import pytest
 
 from gateway_core.testing import ProviderConformance
+from gateway_core.testing.chat_conformance import ChatCompletionsConformance
 
 
-class TestMockConformance(ProviderConformance):
+class TestMockConformance(ChatCompletionsConformance, ProviderConformance):
     model = "mock-large"
 
     @pytest.fixture(scope="class")

@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from gateway_core.testing import ProviderConformance
+from gateway_core.testing.chat_conformance import ChatCompletionsConformance
 
 from .fake_upstream import create_app
 
 
-class TestConformance(ProviderConformance):
+class TestConformance(ChatCompletionsConformance, ProviderConformance):
     model = "claude-sonnet-4-5"
 
     @pytest.fixture(scope="class")

@@ -7,11 +7,12 @@ from typing import Any
 import pytest
 
 from gateway_core.testing import ProviderConformance
+from gateway_core.testing.chat_conformance import ChatCompletionsConformance
 
 from .fake_upstream import create_app
 
 
-class _OpenAIConformance(ProviderConformance):
+class _OpenAIConformance(ChatCompletionsConformance, ProviderConformance):
     """The fake server, and the ``openai`` instance in ``mode``."""
 
     model = "gpt-4o-mini"
