@@ -8,9 +8,10 @@ import pytest
 
 from gateway_core.testing import ProviderConformance
 from gateway_core.testing.chat_conformance import ChatCompletionsConformance
+from gateway_core.testing.messages_conformance import MessagesConformance
 
 
-class TestMockConformance(ChatCompletionsConformance, ProviderConformance):
+class TestMockConformance(ChatCompletionsConformance, MessagesConformance, ProviderConformance):
     model = "mock-large"
 
     @pytest.fixture(scope="class")

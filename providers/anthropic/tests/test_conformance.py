@@ -8,11 +8,12 @@ import pytest
 
 from gateway_core.testing import ProviderConformance
 from gateway_core.testing.chat_conformance import ChatCompletionsConformance
+from gateway_core.testing.messages_conformance import MessagesConformance
 
 from .fake_upstream import create_app
 
 
-class TestConformance(ChatCompletionsConformance, ProviderConformance):
+class TestConformance(ChatCompletionsConformance, MessagesConformance, ProviderConformance):
     model = "claude-sonnet-4-5"
 
     @pytest.fixture(scope="class")

@@ -8,11 +8,12 @@ import pytest
 
 from gateway_core.testing import ProviderConformance
 from gateway_core.testing.chat_conformance import ChatCompletionsConformance
+from gateway_core.testing.messages_conformance import MessagesConformance
 
 from .fake_upstream import create_app
 
 
-class _OpenAIConformance(ChatCompletionsConformance, ProviderConformance):
+class _OpenAIConformance(ChatCompletionsConformance, MessagesConformance, ProviderConformance):
     """The fake server, and the ``openai`` instance in ``mode``."""
 
     model = "gpt-4o-mini"
