@@ -260,10 +260,9 @@ class MessagesConformance:
             anthropic_client.messages.create(model=self.model, max_tokens=64, messages=[])
         assert raised.value.body["error"]["type"] == "invalid_request_error"
         if capabilities.streaming:
-            with pytest.raises(anthropic.APIStatusError) as overloaded:
-                with anthropic_client.messages.stream(model=self.model, max_tokens=64,
-                                                      messages=_user("error:529")) as stream:
-                    stream.get_final_message()
+            with pytest.raises(anthropic.APIStatusError) as overloaded, anthropic_client.messages.stream(
+                    model=self.model, max_tokens=64, messages=_user("error:529")) as stream:
+                stream.get_final_message()
             assert overloaded.value.status_code == 529
 
     def test_messages_stream_cut_mid_way(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
