@@ -264,6 +264,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
     from .dialects import dialect_endpoints  # the dialects build on this module's endpoint and helpers
+    from .dialects.count_tokens import count_tokens_route
 
     responses = ResponsesEndpoint(responder, config.server.max_body_bytes)
     dialects = dialect_endpoints(responses)
@@ -273,6 +274,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
             *(HttpRoute(path, endpoint, methods=["POST"]) for path, endpoint in dialects.items()),
             WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, config.server.websocket_max_seconds)),
             compact_route(responder, error_response),
+            count_tokens_route(responder),
             *stored_response_routes(conversations, error_response),
             HttpRoute("/v1/models", models, methods=["GET"]),
             HttpRoute("/healthz", healthz, methods=["GET"]),

@@ -13,8 +13,8 @@ to the instance once at startup and calls them directly on the request path (nev
 Implementations may declare only the arguments they use (pluggy's rule); new arguments are only ever added.
 Required: ``gateway_create_client``, ``gateway_translate``, ``gateway_invoke``, ``gateway_stream``,
 ``gateway_map_error``. Optional: ``gateway_capabilities``, ``gateway_provider_info``, ``gateway_close_client``,
-``gateway_compact``.
-Since 0.1.0, all of them.
+``gateway_compact``, ``gateway_count_tokens``.
+Since 0.1.0, all of them but ``gateway_count_tokens`` (added with the dialects).
 """
 
 from __future__ import annotations
@@ -127,6 +127,17 @@ async def gateway_compact(client: Any, request: ResponseRequest, model: str, set
     own ``compaction`` items, plus usage), or ``None`` to let the gateway compact by summarising with the
     model. A provider that returns compaction items must also accept them back in ``gateway_translate`` and
     say so with ``Capabilities(compaction=True)``; the gateway sends them only to that provider.
+    """
+
+
+@hookspec(firstresult=True)
+async def gateway_count_tokens(client: Any, native: Any, settings: ProviderSettings) -> int:
+    """Count the input tokens of ``native`` (what ``gateway_translate`` returned) with the provider's own
+    counting endpoint, through its SDK. Optional.
+
+    Serves ``POST /v1/messages/count_tokens``. Return the real count; never estimate here. Let SDK exceptions
+    propagate (they go through ``gateway_map_error``). Without this hook the gateway answers that endpoint
+    with an error for this provider instead of a made-up number.
     """
 
 

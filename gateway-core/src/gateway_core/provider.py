@@ -82,6 +82,7 @@ class BoundProvider:
         self._stream: Callable[..., Any] | None = None
         self._close: Callable[..., Any] | None = None
         self._compact: Callable[..., Any] | None = None
+        self._count: Callable[..., Any] | None = None
         self._redact = settings.api_key if settings.api_key and len(settings.api_key) >= 6 else None
 
     def start(self) -> None:
@@ -93,6 +94,7 @@ class BoundProvider:
         self._stream = bind(self._hooks["gateway_stream"], fixed, ("native",))
         self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())
         self._compact = bind(self._hooks.get("gateway_compact"), fixed, ("request", "model"))
+        self._count = bind(self._hooks.get("gateway_count_tokens"), fixed, ("native",))
 
     async def close(self) -> None:
         """Close the SDK client."""
@@ -115,6 +117,15 @@ class BoundProvider:
     async def compact(self, request: ResponseRequest, model: str) -> Any:
         """The provider's own compaction of the conversation, or ``None`` (it has none, or declined)."""
         return None if self._compact is None else await self._compact(request, model)
+
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether the plugin counts tokens (``gateway_count_tokens``)."""
+        return self._hooks.get("gateway_count_tokens") is not None
+
+    async def count_tokens(self, native: Any) -> int:
+        """The provider's own count of the input tokens of ``native``."""
+        return await self._count(native)  # type: ignore[misc, no-any-return]
 
     def map_error(self, error: BaseException) -> GatewayError:
         """The plugin's mapping of an SDK exception, with this instance's key redacted from the message."""

@@ -287,9 +287,21 @@ async def messages(request: Request) -> Response:
     return JSONResponse(_message(body, blocks, stop_reason, usage), headers=headers)
 
 
+async def count_tokens(request: Request) -> Response:
+    """``POST /v1/messages/count_tokens``: the echo protocol's input token count."""
+    if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
+        return _error(401, "x-api-key header is required")
+    body = await request.json()
+    request.app.state.requests.append(body)
+    if "max_tokens" in body or "stream" in body:
+        return _error(400, "count_tokens takes no max_tokens or stream")
+    return JSONResponse({"input_tokens": echo_reply(_echo_request(body)).input_tokens})
+
+
 def create_app() -> Starlette:
     """The fake upstream; ``app.state.requests`` lists every JSON body received (``headers`` their headers)."""
-    app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"]),
+                            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"])])
     app.state.requests = []
     app.state.headers = []
     return app

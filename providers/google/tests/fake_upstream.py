@@ -135,6 +135,9 @@ def create_app() -> Starlette:
                                    "headers": dict(request.headers), "body": body})
         if not request.headers.get("x-goog-api-key"):
             return _error(401, "API key not valid. Please pass a valid API key.")
+        if method == "countTokens":
+            counted = body.get("generateContentRequest", body)
+            return JSONResponse({"totalTokens": echo_reply(parse_echo(counted)).input_tokens})
         echo = parse_echo(body)
         prompt = _prompt(echo)
         if prompt == "slow!":

@@ -46,6 +46,13 @@ class MessagesConformance:
         yield client
         client.close()
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def counts_tokens(cls, gateway_app: Any) -> bool:
+        """Whether the routed instance's plugin counts tokens (``gateway_count_tokens``)."""
+        instance, _ = gateway_app.state.gateway.router.resolve(cls.model)
+        return bool(instance.counts_tokens)
+
     def _post(self, gateway: GatewayClient, body: dict[str, Any], path: str = "/v1/messages") -> httpx.Response:
         return gateway.http.post(path, json={"model": self.model, "max_tokens": 256, **body},
                                  headers={"anthropic-version": "2023-06-01"})
@@ -236,6 +243,26 @@ class MessagesConformance:
 
         assert shape(streamed) == shape(answer)
         assert streamed.usage.output_tokens == answer.usage.output_tokens
+
+    # -- count_tokens -----------------------------------------------------------------------------------
+
+    def test_messages_count_tokens(self, anthropic_client: Any, gateway: GatewayClient, counts_tokens: bool) -> None:
+        """A real count where the provider can count (it matches the usage of the same request), an error
+        (never a made-up 200) where it cannot."""
+        import anthropic
+
+        body: dict[str, Any] = {"model": self.model, "system": "Be brief today.",
+                                "messages": _user("count these five words")}
+        if not counts_tokens:
+            with pytest.raises(anthropic.APIStatusError) as raised:
+                anthropic_client.messages.count_tokens(**body)
+            assert raised.value.status_code == 501 and raised.value.body["type"] == "error"
+            return
+        counted = anthropic_client.messages.count_tokens(**body)
+        answered = anthropic_client.messages.create(max_tokens=64, **body)
+        assert counted.input_tokens == answered.usage.input_tokens > 0
+        response = gateway.http.post("/v1/messages/count_tokens", json={"model": self.model, "messages": []})
+        assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
 
     # -- errors -----------------------------------------------------------------------------------------
 

@@ -79,6 +79,18 @@ async def gateway_stream(client: Any, native: dict[str, Any]) -> AsyncIterator[S
     return DeltaStream(response, native["model"])
 
 
+_COUNTED_KEYS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
+"""The keys of a Messages request that ``messages.count_tokens`` takes."""
+
+
+@hookimpl
+async def gateway_count_tokens(client: Any, native: dict[str, Any]) -> int:
+    """``messages.count_tokens`` on the translated request: Anthropic's own count."""
+    counted = await client.messages.count_tokens(**{key: value for key, value in native.items()
+                                                    if key in _COUNTED_KEYS})
+    return int(counted.input_tokens)
+
+
 @hookimpl
 def gateway_map_error(error: BaseException) -> GatewayError | None:
     """SDK exception -> gateway error (see :mod:`gateway_anthropic.errors`)."""
