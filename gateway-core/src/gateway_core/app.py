@@ -1,6 +1,7 @@
 """The Starlette application: ``POST /v1/responses`` (JSON and SSE), the WebSocket mode on the same path,
-stored responses (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``), ``GET /v1/models`` and
-health probes.
+stored responses (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``), the dialects
+(``/v1/chat/completions``, ``/v1/messages``, ``/v1/messages/count_tokens``), ``GET /v1/models`` and health
+probes.
 
 ``POST /v1/responses`` is a plain ASGI endpoint: it reads the body with a size limit, decodes it in one
 msgspec pass and hands it to the :class:`~gateway_core.responder.Responder`. Errors before the first byte
@@ -43,7 +44,7 @@ from .resources import stored_response_routes
 from .responder import Responder, StreamRun, log_failure
 from .store import create_store
 from .stream import ResponseBuilder
-from .types import ModelCard, ModelList, encoder
+from .types import encoder
 from .websocket import ResponsesWebSocket
 
 logger = logging.getLogger("gateway")
@@ -216,11 +217,16 @@ class GatewayApp:
 def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None = None) -> GatewayApp:
     """Build the ASGI application. Plugins are discovered and checked here; SDK clients and the response
     store are opened when the server starts (lifespan) and closed when it stops."""
+    from .catalog import ModelCatalog, model_routes, refreshing  # these build on this module's endpoint and helpers
+    from .dialects import dialect_endpoints
+    from .dialects.count_tokens import count_tokens_route
+
     config = config or GatewayConfig()
     gateway = Gateway.from_config(config, plugins)
     store = create_store(config.store)
     conversations = Conversations(store, config.store, config.store_default)
     responder = Responder(gateway, conversations, Sealer(config.compaction.key))
+    catalog = ModelCatalog(gateway)
     ready = False
 
     @contextlib.asynccontextmanager
@@ -231,19 +237,13 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         freeze_startup_heap()
         ready = True
         try:
-            yield
+            async with refreshing(catalog):
+                yield
         finally:
             ready = False
             await gateway.close()
             await conversations.drain()
             await store.close()
-
-    async def models(request: Request) -> Response:
-        cards = [ModelCard(id=alias, owned_by="alias") for alias in config.aliases]
-        for instance in gateway.instances.values():
-            cards.extend(ModelCard(id=f"{instance.name}/{model}", owned_by=instance.name)
-                         for model in instance.settings.models)
-        return Response(encoder.encode(ModelList(data=cards)), media_type="application/json")
 
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
@@ -263,8 +263,6 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                                                       code="method_not_allowed", status=405))
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
-    from .dialects import dialect_endpoints  # the dialects build on this module's endpoint and helpers
-    from .dialects.count_tokens import count_tokens_route
 
     responses = ResponsesEndpoint(responder, config.server.max_body_bytes)
     dialects = dialect_endpoints(responses)
@@ -276,7 +274,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
             compact_route(responder, error_response),
             count_tokens_route(responder),
             *stored_response_routes(conversations, error_response),
-            HttpRoute("/v1/models", models, methods=["GET"]),
+            *model_routes(catalog),
             HttpRoute("/healthz", healthz, methods=["GET"]),
             HttpRoute("/readyz", readyz, methods=["GET"]),
         ],

@@ -13,8 +13,8 @@ to the instance once at startup and calls them directly on the request path (nev
 Implementations may declare only the arguments they use (pluggy's rule); new arguments are only ever added.
 Required: ``gateway_create_client``, ``gateway_translate``, ``gateway_invoke``, ``gateway_stream``,
 ``gateway_map_error``. Optional: ``gateway_capabilities``, ``gateway_provider_info``, ``gateway_close_client``,
-``gateway_compact``, ``gateway_count_tokens``.
-Since 0.1.0, all of them but ``gateway_count_tokens`` (added with the dialects).
+``gateway_compact``, ``gateway_count_tokens``, ``gateway_list_models``.
+Since 0.1.0, all of them but ``gateway_count_tokens`` and ``gateway_list_models`` (added with the dialects).
 """
 
 from __future__ import annotations
@@ -138,6 +138,15 @@ async def gateway_count_tokens(client: Any, native: Any, settings: ProviderSetti
     Serves ``POST /v1/messages/count_tokens``. Return the real count; never estimate here. Let SDK exceptions
     propagate (they go through ``gateway_map_error``). Without this hook the gateway answers that endpoint
     with an error for this provider instead of a made-up number.
+    """
+
+
+@hookspec(firstresult=True)
+async def gateway_list_models(client: Any, settings: ProviderSettings) -> list[str]:
+    """The model ids the upstream serves, through its SDK's model listing. Optional.
+
+    Called in the background at startup and every few minutes (never on the request path); ``GET
+    /v1/models`` lists them as ``<instance>/<id>``. Let SDK exceptions propagate: the previous list is kept.
     """
 
 

@@ -83,6 +83,7 @@ class BoundProvider:
         self._close: Callable[..., Any] | None = None
         self._compact: Callable[..., Any] | None = None
         self._count: Callable[..., Any] | None = None
+        self._list: Callable[..., Any] | None = None
         self._redact = settings.api_key if settings.api_key and len(settings.api_key) >= 6 else None
 
     def start(self) -> None:
@@ -95,6 +96,7 @@ class BoundProvider:
         self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())
         self._compact = bind(self._hooks.get("gateway_compact"), fixed, ("request", "model"))
         self._count = bind(self._hooks.get("gateway_count_tokens"), fixed, ("native",))
+        self._list = bind(self._hooks.get("gateway_list_models"), fixed, ())
 
     async def close(self) -> None:
         """Close the SDK client."""
@@ -126,6 +128,15 @@ class BoundProvider:
     async def count_tokens(self, native: Any) -> int:
         """The provider's own count of the input tokens of ``native``."""
         return await self._count(native)  # type: ignore[misc, no-any-return]
+
+    @property
+    def lists_models(self) -> bool:
+        """Whether the plugin lists its upstream models (``gateway_list_models``)."""
+        return self._hooks.get("gateway_list_models") is not None
+
+    async def list_models(self) -> list[str]:
+        """The upstream's model ids."""
+        return list(await self._list())  # type: ignore[misc]
 
     def map_error(self, error: BaseException) -> GatewayError:
         """The plugin's mapping of an SDK exception, with this instance's key redacted from the message."""

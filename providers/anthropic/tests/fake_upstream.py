@@ -298,10 +298,19 @@ async def count_tokens(request: Request) -> Response:
     return JSONResponse({"input_tokens": echo_reply(_echo_request(body)).input_tokens})
 
 
+async def models(request: Request) -> Response:
+    """``GET /v1/models``."""
+    data = [{"type": "model", "id": name, "display_name": name, "created_at": "2025-09-29T00:00:00Z",
+             "lifecycle": "active"}
+            for name in ("claude-sonnet-4-5", "claude-opus-4-1")]
+    return JSONResponse({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+
+
 def create_app() -> Starlette:
     """The fake upstream; ``app.state.requests`` lists every JSON body received (``headers`` their headers)."""
     app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"]),
-                            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"])])
+                            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+                            Route("/v1/models", models, methods=["GET"])])
     app.state.requests = []
     app.state.headers = []
     return app

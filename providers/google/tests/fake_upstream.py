@@ -162,7 +162,13 @@ def create_app() -> Starlette:
                                      media_type="text/event-stream")
         return _error(404, f"method {method} not found")
 
-    app = Starlette(routes=[Route("/v1beta/models/{target:path}", models, methods=["POST"])])
+    async def model_list(request: Request) -> Response:
+        names = ("gemini-2.5-flash", "gemini-2.5-pro")
+        return JSONResponse({"models": [{"name": f"models/{name}", "displayName": name,
+                                         "supportedGenerationMethods": ["generateContent"]} for name in names]})
+
+    app = Starlette(routes=[Route("/v1beta/models", model_list, methods=["GET"]),
+                            Route("/v1beta/models/{target:path}", models, methods=["POST"])])
     app.state.requests = []
     return app
 

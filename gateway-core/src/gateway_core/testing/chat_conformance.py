@@ -9,6 +9,7 @@ stream helper rebuilds the message of the JSON call. Needs the ``openai`` packag
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -202,6 +203,24 @@ class ChatCompletionsConformance:
         assert [(call.function.name, json.loads(call.function.arguments)) for call in streamed.message.tool_calls
                 or ()] == [(call.function.name, json.loads(call.function.arguments)) for call in
                            answer.message.tool_calls or ()]
+
+    # -- models -----------------------------------------------------------------------------------------
+
+    def test_models_in_openai_shape(self, openai_client: Any, gateway_app: Any) -> None:
+        """``GET /v1/models`` in OpenAI's shape lists the instance's upstream models once fetched."""
+        instance, _ = gateway_app.state.gateway.router.resolve(self.model)
+        deadline = time.monotonic() + 10
+        while True:
+            models = list(openai_client.models.list())
+            mine = [model.id for model in models if model.owned_by == instance.name]
+            if not instance.lists_models or mine:
+                break
+            assert time.monotonic() < deadline, f"the upstream models of {instance.name!r} never appeared"
+            time.sleep(0.05)
+        assert all(model.object == "model" for model in models)
+        if instance.lists_models:
+            assert all(model_id.startswith(f"{instance.name}/") for model_id in mine)
+            assert openai_client.models.retrieve(mine[0]).id == mine[0]
 
     # -- errors -----------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ that ``client.messages.stream(...).get_final_message()`` equals the JSON call's 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -263,6 +264,31 @@ class MessagesConformance:
         assert counted.input_tokens == answered.usage.input_tokens > 0
         response = gateway.http.post("/v1/messages/count_tokens", json={"model": self.model, "messages": []})
         assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request_error"
+
+    # -- models -----------------------------------------------------------------------------------------
+
+    def test_models_in_anthropic_shape(self, anthropic_client: Any, gateway: GatewayClient, gateway_app: Any) -> None:
+        """With ``anthropic-version``, ``GET /v1/models`` is Anthropic's page of ``type: model`` entries, with
+        the instance's upstream models (listed in the background) once they are fetched."""
+        from anthropic.types import ModelInfo
+
+        instance, _ = gateway_app.state.gateway.router.resolve(self.model)
+        deadline = time.monotonic() + 10
+        while True:
+            page = gateway.http.get("/v1/models", headers={"anthropic-version": "2023-06-01"}).json()
+            ids = [entry["id"] for entry in page["data"]]
+            if not instance.lists_models or any(i.startswith(f"{instance.name}/") for i in ids):
+                break
+            assert time.monotonic() < deadline, f"the upstream models of {instance.name!r} never appeared: {ids}"
+            time.sleep(0.05)
+        assert page["has_more"] is False
+        assert (page["first_id"], page["last_id"]) == ((ids[0], ids[-1]) if ids else (None, None))
+        models = [strict_parse(ModelInfo, entry) for entry in page["data"]]
+        assert [model.id for model in anthropic_client.models.list()] == ids
+        if models:
+            assert anthropic_client.models.retrieve(models[-1].id).id == models[-1].id
+        with pytest.raises(pytest.importorskip("anthropic").NotFoundError):
+            anthropic_client.models.retrieve("no-such-model")
 
     # -- errors -----------------------------------------------------------------------------------------
 

@@ -79,6 +79,12 @@ async def gateway_stream(client: Any, native: dict[str, Any]) -> AsyncIterator[S
     return DeltaStream(response, native["model"])
 
 
+@hookimpl
+async def gateway_list_models(client: Any) -> list[str]:
+    """``models.list`` (every page)."""
+    return [model.id async for model in client.models.list()]
+
+
 _COUNTED_KEYS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
 """The keys of a Messages request that ``messages.count_tokens`` takes."""
 

@@ -109,6 +109,12 @@ async def gateway_stream(client: GoogleClient, native: GeminiRequest) -> AsyncIt
 
 
 @hookimpl
+async def gateway_list_models(client: GoogleClient) -> list[str]:
+    """``models.list`` (every page), ids without the ``models/`` (or ``publishers/google/models/``) prefix."""
+    return [(model.name or "").rpartition("/")[2] async for model in await client.sdk.aio.models.list()]
+
+
+@hookimpl
 async def gateway_count_tokens(client: GoogleClient, native: GeminiRequest, settings: ProviderSettings) -> int:
     """``countTokens`` on the translated request: Gemini's own count (the Gemini API takes the whole
     ``generateContentRequest``; Vertex AI takes contents, system instruction and tools)."""
