@@ -218,8 +218,8 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     """Build the ASGI application. Plugins are discovered and checked here; SDK clients and the response
     store are opened when the server starts (lifespan) and closed when it stops."""
     from .catalog import ModelCatalog, model_routes, refreshing  # these build on this module's endpoint and helpers
-    from .dialects import dialect_endpoints
     from .dialects.count_tokens import count_tokens_route
+    from .dialects.registry import dialect_endpoints
 
     config = config or GatewayConfig()
     gateway = Gateway.from_config(config, plugins)

@@ -149,4 +149,7 @@ class BoundProvider:
         key = self._redact
         if key is not None and key in mapped.message:
             mapped.message = mapped.message.replace(key, "***")
+        native = mapped.native
+        if key is not None and native is not None and key.encode() in native[2]:
+            mapped.native = (native[0], native[1], native[2].replace(key.encode(), b"***"))
         return mapped

@@ -12,19 +12,6 @@ between (routing, aliases, model groups, retries, fallback, limits, storage) is 
 - :mod:`.messages`: Anthropic Messages (``POST /v1/messages``)
 
 A new dialect (say Gemini ``generateContent``) is one new module defining a ``Dialect`` and one line in
-:func:`dialect_endpoints`.
+:func:`~gateway_core.dialects.registry.dialect_endpoints`.
 """
 
-from __future__ import annotations
-
-from typing import Any
-
-from .chat import CHAT
-from .ingress import DialectEndpoint
-from .messages import MESSAGES
-
-
-def dialect_endpoints(responses: Any) -> dict[str, DialectEndpoint]:
-    """The ASGI endpoint of each dialect by path, sharing the responder and body reader of ``responses``
-    (the :class:`~gateway_core.app.ResponsesEndpoint`)."""
-    return {dialect.path: DialectEndpoint(dialect, responses) for dialect in (CHAT, MESSAGES)}

@@ -30,7 +30,7 @@ def count_tokens_route(responder: Responder) -> Route:
 
     async def count_tokens(request: Request) -> Response:
         try:
-            core, _ = decode_messages(await request.body())
+            core, _ = decode_messages(await request.body(), dict(request.headers.raw))
             route = await responder.prepare(core)
             target = next((target for target in route.targets if target.instance.counts_tokens), None)
             if target is None:

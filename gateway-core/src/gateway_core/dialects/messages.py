@@ -7,13 +7,17 @@ Claude Code sends them for models outside its catalog) are folded into the syste
 none, ``disable_parallel_tool_use``); ``thinking`` (enabled with a budget, adaptive, disabled) and
 ``output_config.effort`` -> ``reasoning.effort``; ``stop_sequences``, ``max_tokens``, ``temperature``,
 ``top_p``, ``metadata.user_id`` (a user id of over 64 characters, such as Claude Code's JSON string, is
-passed on as its SHA-256). Accepted and not forwarded (the core request has no place for them):
-``top_k``, ``cache_control``, ``context_management``, ``service_tier``. Server tools (typed tools such as
+passed on as its SHA-256). To other providers than Anthropic these are accepted and not forwarded (the core
+request has no place for them): ``top_k``, ``cache_control``, ``context_management``, ``service_tier``. Server tools (typed tools such as
 ``web_search_...``) are refused with a 400 naming the tool.
 
 Thinking round-trips: a thinking block's ``signature`` (and a redacted_thinking block's ``data``) is the
 reasoning item's ``encrypted_content``, i.e. the gateway's provider-scoped envelope, so the signature the
 client sends back reaches the provider that made it byte-exact, and no other.
+
+Through an Anthropic instance the client's body goes upstream as sent (see
+:class:`~gateway_core.dialects.native.NativeRequest`): ``anthropic-beta`` / ``anthropic-version`` forwarded,
+``cache_control``, ``top_k`` and every other field kept, and upstream errors returned as they came.
 
 Answers are Anthropic's ``message`` object and its SSE grammar; errors are
 ``{"type": "error", "error": {"type", "message"}}`` with Anthropic's statuses (529 when overloaded).
@@ -52,6 +56,7 @@ from ..types import (
     encoder,
 )
 from .ingress import Dialect, StreamRenderer
+from .native import NativeRequest
 from .shared import decode_body, require_model
 
 _encode = encoder.encode
@@ -276,7 +281,10 @@ def _user(metadata: _Metadata | None) -> str | None:
     return user
 
 
-def decode_messages(body: bytes) -> tuple[ResponseRequest, MessagesRequest]:
+_FORWARDED_HEADERS = (b"anthropic-beta", b"anthropic-version")
+
+
+def decode_messages(body: bytes, headers: dict[bytes, bytes] | None = None) -> tuple[NativeRequest, MessagesRequest]:
     """A Messages body as the core request (and the decoded body). Raises ``InvalidRequestError``."""
     messages = decode_body(_decode, body)
     model = require_model(messages.model)
@@ -286,7 +294,12 @@ def decode_messages(body: bytes) -> tuple[ResponseRequest, MessagesRequest]:
     for index, message in enumerate(messages.messages):
         items.message(index, message)
     choice = messages.tool_choice
-    request = ResponseRequest(
+    forwarded = {name.decode(): value.decode(errors="replace") for name in _FORWARDED_HEADERS
+                 if (value := (headers or {}).get(name)) is not None}
+    request = NativeRequest(
+        dialect="messages",
+        native_body=body,
+        native_headers=forwarded,
         model=model,
         input=items.items,
         instructions=_system_text(messages.system),
@@ -525,7 +538,7 @@ class MessagesDialect(Dialect):
 
     def decode(self, body: bytes, headers: dict[bytes, bytes]) -> tuple[ResponseRequest, MessagesRequest]:
         """See :func:`decode_messages`."""
-        return decode_messages(body)
+        return decode_messages(body, headers)
 
     def render(self, resource: ResponseResource, context: MessagesRequest) -> tuple[int, bytes]:
         """The ``message``, or the error of a failed response."""
@@ -538,7 +551,10 @@ class MessagesDialect(Dialect):
         return MessagesStreamRenderer(resource)
 
     def error(self, error: GatewayError) -> tuple[int, bytes]:
-        """Anthropic's error shape and status."""
+        """Anthropic's error shape and status; an Anthropic upstream's own error as it came."""
+        native = error.native
+        if native is not None and native[0] == "messages":
+            return native[1], native[2]
         status, envelope = anthropic_error(error)
         return status, _encode(envelope)
 

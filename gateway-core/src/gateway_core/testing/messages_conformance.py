@@ -129,7 +129,7 @@ class MessagesConformance:
             "metadata": {"user_id": json.dumps({"device_id": "d" * 64, "session_id": "s" * 36})},
             "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
             "output_config": {"effort": "medium"},
-            "temperature": 0.5, "top_p": 0.9, "top_k": 40, "stop_sequences": ["\n\nHuman:"],
+            "temperature": 0.5, "top_k": 40, "stop_sequences": ["\n\nHuman:"],
         })
         assert message.content[0].text == "still fine"
 
@@ -154,15 +154,19 @@ class MessagesConformance:
         assert message.content[0].text == "images: 1"
 
     def test_messages_thinking_history_accepted(self, anthropic_client: Any, capabilities: Capabilities) -> None:
-        """Thinking on, and earlier thinking / redacted_thinking blocks (signatures from elsewhere) replayed."""
+        """Thinking on, and earlier thinking / redacted_thinking blocks replayed whose signatures the gateway
+        sealed for another provider: accepted, and never sent to this one."""
         if not capabilities.reasoning:
             pytest.skip("the provider has no reasoning")
+        from ..envelope import seal
+
+        foreign = seal("elsewhere", "other-model", {"t": "thinking", "thinking": "hmm", "signature": "c2ln"})
         message = anthropic_client.messages.create(
             model=self.model, max_tokens=4096, thinking={"type": "enabled", "budget_tokens": 2048},
             messages=[{"role": "user", "content": "first"},
                       {"role": "assistant", "content": [
-                          {"type": "thinking", "thinking": "hmm", "signature": "c2lnbmF0dXJl"},
-                          {"type": "redacted_thinking", "data": "cmVkYWN0ZWQ="},
+                          {"type": "thinking", "thinking": "hmm", "signature": foreign},
+                          {"type": "redacted_thinking", "data": seal("elsewhere", "other-model", {"t": "redacted"})},
                           {"type": "text", "text": "second"}]},
                       {"role": "user", "content": "third"}])
         assert [block.text for block in message.content if block.type == "text"] == ["third"]

@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import msgspec
+
 from gateway_core import deltas as d
 from gateway_core.config import ProviderSettings
+from gateway_core.dialects.native import NativeRequest
 from gateway_core.errors import GatewayError
 from gateway_core.plugins import hookimpl
 from gateway_core.provider import ProviderInfo
 from gateway_core.types import ResponseRequest
 
 from . import errors, translate
+from .passthrough import passthrough
 from .response import message_deltas
 from .stream import DeltaStream
 
@@ -58,7 +62,11 @@ async def gateway_close_client(client: Any) -> None:
 
 @hookimpl
 def gateway_translate(request: ResponseRequest, model: str, settings: ProviderSettings) -> dict[str, Any]:
-    """The ``messages.create`` keyword arguments (see :mod:`gateway_anthropic.translate`)."""
+    """The ``messages.create`` keyword arguments (see :mod:`gateway_anthropic.translate`); a request that came
+    in on the gateway's own ``/v1/messages`` is forwarded as the client sent it (see
+    :mod:`gateway_anthropic.passthrough`)."""
+    if type(request) is NativeRequest and request.dialect == "messages":
+        return passthrough(request, model)
     return translate.translate(request, model, settings)
 
 
@@ -99,5 +107,11 @@ async def gateway_count_tokens(client: Any, native: dict[str, Any]) -> int:
 
 @hookimpl
 def gateway_map_error(error: BaseException) -> GatewayError | None:
-    """SDK exception -> gateway error (see :mod:`gateway_anthropic.errors`)."""
-    return errors.map_error(error)
+    """SDK exception -> gateway error (see :mod:`gateway_anthropic.errors`), carrying the upstream's own error
+    body for clients of the gateway's Messages dialect."""
+    mapped = errors.map_error(error)
+    body = getattr(error, "body", None)
+    response = getattr(error, "response", None)
+    if mapped is not None and isinstance(body, dict) and body.get("type") == "error" and response is not None:
+        mapped.native = ("messages", response.status_code, msgspec.json.encode(body))
+    return mapped
