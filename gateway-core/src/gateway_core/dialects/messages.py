@@ -8,8 +8,9 @@ none, ``disable_parallel_tool_use``); ``thinking`` (enabled with a budget, adapt
 ``output_config.effort`` -> ``reasoning.effort``; ``stop_sequences``, ``max_tokens``, ``temperature``,
 ``top_p``, ``metadata.user_id`` (a user id of over 64 characters, such as Claude Code's JSON string, is
 passed on as its SHA-256). To other providers than Anthropic these are accepted and not forwarded (the core
-request has no place for them): ``top_k``, ``cache_control``, ``context_management``, ``service_tier``. Server tools (typed tools such as
-``web_search_...``) are refused with a 400 naming the tool.
+request has no place for them): ``top_k``, ``cache_control``, ``context_management``, ``service_tier``.
+Server tools (typed tools such as ``web_search_...``) are refused with a 400 naming the tool, for every
+provider (not mapped yet).
 
 Thinking round-trips: a thinking block's ``signature`` (and a redacted_thinking block's ``data``) is the
 reasoning item's ``encrypted_content``, i.e. the gateway's provider-scoped envelope, so the signature the
@@ -507,7 +508,8 @@ class MessagesStreamRenderer(StreamRenderer):
                 self._close(out)
             elif kind is d.FunctionCallStart:
                 self._called = True
-                block = {"type": "tool_use", "id": delta.call_id, "name": delta.name, "input": {}}  # type: ignore[union-attr]
+                block: dict[str, Any] = {"type": "tool_use", "id": delta.call_id,  # type: ignore[union-attr]
+                                         "name": delta.name, "input": {}}  # type: ignore[union-attr]
                 self._open(_TOOL, _encode(block), out)
             elif kind is d.FunctionCallArgumentsDelta:
                 if delta.text and self._kind == _TOOL:  # type: ignore[union-attr]

@@ -261,7 +261,7 @@ class MessagesConformance:
         if not counts_tokens:
             with pytest.raises(anthropic.APIStatusError) as raised:
                 anthropic_client.messages.count_tokens(**body)
-            assert raised.value.status_code == 501 and raised.value.body["type"] == "error"
+            assert raised.value.status_code == 501 and raised.value.response.json()["type"] == "error"
             return
         counted = anthropic_client.messages.count_tokens(**body)
         answered = anthropic_client.messages.create(max_tokens=64, **body)
@@ -315,7 +315,7 @@ class MessagesConformance:
             anthropic_client.messages.create(model=self.model, max_tokens=64, messages=_user("error:429"))
         with pytest.raises(anthropic.BadRequestError) as raised:
             anthropic_client.messages.create(model=self.model, max_tokens=64, messages=[])
-        assert raised.value.body["error"]["type"] == "invalid_request_error"
+        assert raised.value.response.json()["error"]["type"] == "invalid_request_error"
         if capabilities.streaming:
             with pytest.raises(anthropic.APIStatusError) as overloaded, anthropic_client.messages.stream(
                     model=self.model, max_tokens=64, messages=_user("error:529")) as stream:

@@ -119,6 +119,7 @@ async def gateway_count_tokens(client: GoogleClient, native: GeminiRequest, sett
     """``countTokens`` on the translated request: Gemini's own count (the Gemini API takes the whole
     ``generateContentRequest``; Vertex AI takes contents, system instruction and tools)."""
     body = native.body
+    counted: dict[str, Any]
     if settings.options.get("vertexai"):
         counted = {key: body[key] for key in ("contents", "systemInstruction", "tools") if key in body}
     else:
