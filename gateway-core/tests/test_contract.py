@@ -108,8 +108,8 @@ def test_importing_the_contract_loads_no_web_framework_database_or_yaml() -> Non
     assert {name for name in loaded if name.startswith("gateway_core")} <= {
         # the contract, its re-exports at the old paths, and the schema it types with
         "gateway_core", "gateway_core.contract", "gateway_core.contract.deltas", "gateway_core.contract.errors",
-        "gateway_core.contract.hookspecs", "gateway_core.contract.provider", "gateway_core.contract.settings",
-        "gateway_core.hookspecs", "gateway_core.errors", "gateway_core.types",
+        "gateway_core.contract.hookspecs", "gateway_core.contract.native", "gateway_core.contract.provider",
+        "gateway_core.contract.settings", "gateway_core.hookspecs", "gateway_core.errors", "gateway_core.types",
     }
 
 

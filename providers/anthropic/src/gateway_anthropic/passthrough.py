@@ -16,7 +16,7 @@ import msgspec
 from gateway_core import NativeRequest
 from gateway_core.envelope import is_envelope, open_envelope
 
-from .translate import DEFAULT_MAX_TOKENS, PROVIDER
+from .translate import PROVIDER
 
 _KWARGS = ("system", "tools", "tool_choice", "thinking", "metadata", "stop_sequences", "service_tier", "output_config")
 """Keys taken as ``messages.create`` keyword arguments (the ones ``count_tokens`` also reads among them); every
@@ -47,7 +47,7 @@ def _system_blocks(system: Any) -> list[Any]:
     return [{"type": "text", "text": system}] if isinstance(system, str) else list(system)
 
 
-def passthrough(request: NativeRequest, model: str) -> dict[str, Any]:
+def passthrough(request: NativeRequest, model: str, default_max_tokens: int) -> dict[str, Any]:
     """The ``messages.create`` keyword arguments for the client's own body, sent to ``model``."""
     body: dict[str, Any] = msgspec.json.decode(request.native_body)
     body.pop("stream", None)
@@ -65,7 +65,7 @@ def passthrough(request: NativeRequest, model: str) -> dict[str, Any]:
     if system:
         body["system"] = system
     native: dict[str, Any] = {"model": model, "messages": messages,
-                              "max_tokens": body.pop("max_tokens", None) or DEFAULT_MAX_TOKENS}
+                              "max_tokens": body.pop("max_tokens", None) or default_max_tokens}
     for key in _KWARGS:
         if key in body:
             native[key] = body.pop(key)

@@ -66,7 +66,7 @@ def gateway_translate(request: ResponseRequest, model: str, options: AnthropicOp
     in on the gateway's own ``/v1/messages`` is forwarded as the client sent it (see
     :mod:`gateway_anthropic.passthrough`)."""
     if type(request) is NativeRequest and request.dialect == "messages":
-        return passthrough(request, model)
+        return passthrough(request, model, options.default_max_tokens)
     return translate.translate(request, model, options)
 
 
