@@ -10,7 +10,7 @@ non-essential traffic off, and only ``ANTHROPIC_BASE_URL`` + ``ANTHROPIC_AUTH_TO
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import os
 import shutil
 import subprocess
@@ -35,12 +35,8 @@ PROVIDERS = {  # provider -> the model Claude Code is told to use
 
 
 def fake(provider: str) -> ModuleType:
-    """A provider package's fake upstream module (its tests folder is not a package)."""
-    path = ROOT / "providers" / provider / "tests" / "fake_upstream.py"
-    spec = importlib.util.spec_from_file_location(f"fake_{provider}_upstream_for_claude_code", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    """A provider package's fake upstream module (``gateway_<provider>.testing.fake_upstream``)."""
+    return importlib.import_module(f"gateway_{provider}.testing.fake_upstream")
 
 
 @pytest.fixture(scope="module")

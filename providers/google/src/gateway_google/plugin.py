@@ -118,16 +118,18 @@ async def gateway_list_models(client: GoogleClient) -> list[str]:
 
 
 @hookimpl
-async def gateway_count_tokens(client: GoogleClient, native: GeminiRequest, settings: ProviderSettings) -> int:
+async def gateway_count_tokens(client: GoogleClient, native: GeminiRequest, settings: ProviderSettings,
+                               options: GoogleOptions) -> int:
     """``countTokens`` on the translated request: Gemini's own count (the Gemini API takes the whole
     ``generateContentRequest``; Vertex AI takes contents, system instruction and tools)."""
     body = native.body
     counted: dict[str, Any]
-    if settings.options.get("vertexai"):
+    if options.vertexai:
         counted = {key: body[key] for key in ("contents", "systemInstruction", "tools") if key in body}
     else:
         counted = {"generateContentRequest": {"model": native.model_path, **body}}
-    answer = json.loads(await _sdk.post(client.api, f"{native.model_path}:countTokens", counted))
+    answer = json.loads(await _sdk.post(client.api, f"{native.model_path}:countTokens", counted,
+                                         settings.max_response_bytes))
     return int(answer.get("totalTokens", 0))
 
 
