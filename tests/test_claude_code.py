@@ -60,7 +60,7 @@ def claude() -> str:
 def gateway() -> Iterator[str]:
     """One gateway in front of the mock and the three fake upstreams."""
     with ExitStack() as stack:
-        providers = {}
+        providers: dict[str, dict[str, str]] = {"mock": {"type": "mock"}}  # a config names the mock explicitly
         for kind, path in (("openai", "/v1"), ("anthropic", ""), ("google", "")):
             url = stack.enter_context(serve_asgi(fake(kind).create_app()))
             providers[kind] = {"type": kind, "api_key": f"sk-{kind}-upstream-key-0123456789", "base_url": url + path}
