@@ -1,4 +1,5 @@
-"""The built-in mock provider passes the same conformance suite as every provider plugin."""
+"""The built-in mock provider passes the same conformance suites (Open Responses and every dialect) as every
+provider plugin."""
 
 from gateway_core.testing import ProviderConformance
 

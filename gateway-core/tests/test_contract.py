@@ -21,7 +21,7 @@ SPECS = {name: value for name, value in vars(hookspecs).items() if name.startswi
 
 
 def test_every_hookspec_has_a_contract_docstring() -> None:
-    assert len(SPECS) == 9
+    assert len(SPECS) == 11
     for name, spec in SPECS.items():
         assert spec.__doc__ and len(spec.__doc__.split()) >= 12, f"{name} needs a real docstring"
 
@@ -40,7 +40,8 @@ def test_every_hookspec_is_exercised_by_the_builtin_mock() -> None:
     implemented = {name for name in SPECS if hasattr(mock, name)}
     assert implemented >= set(REQUIRED_HOOKS) | {"gateway_provider_info"}
     optional_elsewhere = set(SPECS) - implemented
-    assert optional_elsewhere <= {"gateway_capabilities", "gateway_close_client", "gateway_compact"}
+    assert optional_elsewhere <= {"gateway_capabilities", "gateway_close_client", "gateway_compact",
+                                  "gateway_count_tokens", "gateway_list_models"}
 
 
 def test_hookspecs_are_firstresult_and_named_for_the_project() -> None:
@@ -107,8 +108,8 @@ def test_importing_the_contract_loads_no_web_framework_database_or_yaml() -> Non
     assert {name for name in loaded if name.startswith("gateway_core")} <= {
         # the contract, its re-exports at the old paths, and the schema it types with
         "gateway_core", "gateway_core.contract", "gateway_core.contract.deltas", "gateway_core.contract.errors",
-        "gateway_core.contract.hookspecs", "gateway_core.contract.provider", "gateway_core.contract.settings",
-        "gateway_core.hookspecs", "gateway_core.errors", "gateway_core.types",
+        "gateway_core.contract.hookspecs", "gateway_core.contract.native", "gateway_core.contract.provider",
+        "gateway_core.contract.settings", "gateway_core.hookspecs", "gateway_core.errors", "gateway_core.types",
     }
 
 

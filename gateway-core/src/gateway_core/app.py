@@ -1,6 +1,7 @@
 """The Starlette application: ``POST /v1/responses`` (JSON and SSE), the WebSocket mode on the same path,
-stored responses (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``), ``GET /v1/models`` and
-health probes.
+stored responses (``GET``/``DELETE /v1/responses/{id}``, ``.../input_items``), the dialects
+(``/v1/chat/completions``, ``/v1/messages``, ``/v1/messages/count_tokens``), ``GET /v1/models`` and health
+probes.
 
 ``POST /v1/responses`` is a plain ASGI endpoint: the responder admits the request, the body reader
 (``gateway_core.body``) reads the body with its checks, it is decoded in one msgspec pass and handed to
@@ -48,7 +49,7 @@ from .routing import Route
 from .store import create_store
 from .stored_routes import stored_response_routes
 from .stream import ResponseBuilder
-from .types import ModelCard, ModelList, ResponseRequest, encoder
+from .types import ResponseRequest, encoder
 from .websocket import ResponsesWebSocket
 
 logger = logging.getLogger("gateway")
@@ -176,14 +177,15 @@ def error_response(error: GatewayError) -> Response:
 
 class GatewayApp:
     """The ASGI application. Every HTTP request and WebSocket upgrade first passes the
-    :class:`~gateway_core.edge.EdgeGuard` (``Host``, ``Origin``). Then ``POST /v1/responses``, the hot path,
-    goes straight to its endpoint; everything else (lifespan, WebSocket, stored responses, probes, 404/405)
-    goes through Starlette's router and middleware, which would otherwise wrap every write of every stream.
-    With ``server.cors`` set, ``/v1/responses`` goes through the router too, for the CORS middleware."""
+    :class:`~gateway_core.edge.EdgeGuard` (``Host``, ``Origin``). Then ``POST /v1/responses`` and the
+    dialects' POST paths (``/v1/chat/completions``, ``/v1/messages``), the hot paths, go straight to their
+    endpoints; everything else (lifespan, WebSocket, stored responses, probes, 404/405) goes through
+    Starlette's router and middleware, which would otherwise wrap every write of every stream. With
+    ``server.cors`` set, the POST paths go through the router too, for the CORS middleware."""
 
-    def __init__(self, router: Starlette, responses: ResponsesEndpoint | None, guard: EdgeGuard) -> None:
+    def __init__(self, router: Starlette, posts: dict[str, Any], guard: EdgeGuard) -> None:
         self.router = router
-        self.responses = responses
+        self.posts = posts
         self.guard = guard
         self.state = router.state
 
@@ -193,9 +195,11 @@ class GatewayApp:
             if not self.guard.host_allowed(scope["headers"]):
                 await self.guard.refuse_host(send)
                 return
-            if self.responses is not None and scope["path"] == "/v1/responses" and scope["method"] == "POST":
-                await self.responses(scope, receive, send)
-                return
+            if scope["method"] == "POST":
+                endpoint = self.posts.get(scope["path"])
+                if endpoint is not None:
+                    await endpoint(scope, receive, send)
+                    return
         elif kind == "websocket" and not self.guard.upgrade_allowed(scope["headers"]):
             await self.guard.refuse_upgrade(receive, send)
             return
@@ -205,6 +209,10 @@ class GatewayApp:
 def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None = None) -> GatewayApp:
     """Build the ASGI application. Plugins are discovered and checked here; SDK clients and the response
     store are opened when the server starts (lifespan) and closed when it stops."""
+    from .catalog import ModelCatalog, model_routes, refreshing  # these build on this module's endpoint and helpers
+    from .dialects.count_tokens import count_tokens_route
+    from .dialects.registry import dialect_endpoints
+
     config = config or GatewayConfig()
     gateway = Gateway.from_config(config, plugins)
     store = create_store(config.store)
@@ -216,6 +224,7 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     reader = BodyReader(server.max_body_bytes, server.body_timeout)
     guard = EdgeGuard(default_allowed_hosts(server.host) if server.allowed_hosts is None else server.allowed_hosts,
                       server.allowed_origins)
+    catalog = ModelCatalog(gateway)
     ready = False
     readiness = Readiness([("the response store", store.ping)], server.ready_check_seconds,
                           server.ready_grace_seconds)
@@ -240,7 +249,8 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         freeze_startup_heap()
         ready = True
         try:
-            yield
+            async with refreshing(catalog):
+                yield
         finally:
             ready = False
             await readiness.stop()
@@ -259,13 +269,6 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                 observers.access_log.stop()
             if observers.tracing is not None:
                 observers.tracing.shutdown()
-
-    async def models(request: Request) -> Response:
-        cards = [ModelCard(id=alias, owned_by="alias") for alias in config.aliases]
-        for instance in gateway.instances.values():
-            cards.extend(ModelCard(id=f"{instance.name}/{model}", owned_by=instance.name)
-                         for model in instance.settings.models)
-        return Response(encoder.encode(ModelList(data=cards)), media_type="application/json")
 
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
@@ -307,15 +310,17 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
                                   error_response))
 
     responses = ResponsesEndpoint(responder, reader)
+    posts: dict[str, Any] = {"/v1/responses": responses, **dialect_endpoints(responder, reader)}
     middleware = [Middleware(CORSMiddleware, allow_origins=server.cors, allow_methods=["GET", "POST", "DELETE"],
                              allow_headers=["*"], expose_headers=["x-request-id"])] if server.cors else []
     app = Starlette(
         routes=[
-            HttpRoute("/v1/responses", responses, methods=["POST"]),
+            *(HttpRoute(path, endpoint, methods=["POST"]) for path, endpoint in posts.items()),
             WebSocketRoute("/v1/responses", ResponsesWebSocket(responder, server)),
             compact_route(responder, reader, error_response),
+            count_tokens_route(responder, reader),
             *stored_response_routes(conversations, responder.admit, error_response),
-            HttpRoute("/v1/models", models, methods=["GET"]),
+            *model_routes(catalog),
             HttpRoute("/healthz", healthz, methods=["GET"]),
             HttpRoute("/readyz", readyz, methods=["GET"]),
             *extra,
@@ -326,4 +331,4 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
     )
     app.state.gateway = gateway
     app.state.conversations = conversations
-    return GatewayApp(app, None if server.cors else responses, guard)
+    return GatewayApp(app, {} if server.cors else posts, guard)

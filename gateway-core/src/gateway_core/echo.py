@@ -23,6 +23,10 @@ tool result)
 ``endless!``       a long text streamed one word every ``pace`` (0.05 s): for client disconnects
 (JSON output       text: ``{"text": <prompt>}`` as JSON
 asked for)
+``say:<text>``     text ``<text>`` (to the end of its line), even when tools are given: an agent's plain turn
+``use:T <json>``   a call of tool ``T`` (one of the tools given) with the JSON object ``<json>`` as arguments:
+                   a scripted tool turn for agents whose tools take other arguments than ``{"text"}``
+                   (both are found anywhere in the prompt, as agents add text of their own around it)
 (tools given and   a call of the forced tool (else the first tool) with arguments ``{"text": <prompt>}``
 tool_choice is
 not ``none``)
@@ -117,10 +121,31 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
         return EchoReply(text="tick " * 100, pace=0.05)
     if request.json_output:
         return EchoReply(text=json.dumps({"text": prompt}))
+    scripted = _scripted(request, prompt)
+    if scripted is not None:
+        return scripted
     if request.tools and request.tool_choice != "none":
         name = request.forced_tool or request.tools[0]
         return EchoReply(call_name=name, call_arguments=json.dumps({"text": prompt}))
     return EchoReply(text=prompt)
+
+
+def _scripted(request: EchoRequest, prompt: str) -> EchoReply | None:
+    """The ``say:`` / ``use:`` rules."""
+    said = prompt.rfind("say:")
+    if said >= 0:
+        return EchoReply(text=prompt[said + 4:].split("\n", 1)[0].strip())
+    used = prompt.rfind("use:")
+    if used < 0:
+        return None
+    name, _, rest = prompt[used + 4:].strip().partition(" ")
+    if name not in request.tools:
+        return None
+    try:
+        arguments, _ = json.JSONDecoder().raw_decode(rest.strip())
+    except ValueError:
+        return None
+    return EchoReply(call_name=name, call_arguments=json.dumps(arguments))
 
 
 def chunk_text(text: str) -> list[str]:

@@ -65,6 +65,8 @@ class BoundProvider:
         self._stream: Callable[..., Any] | None = None
         self._close: Callable[..., Any] | None = None
         self._compact: Callable[..., Any] | None = None
+        self._count: Callable[..., Any] | None = None
+        self._list: Callable[..., Any] | None = None
         self.redactor = Redactor.for_instance(settings.api_key, settings.headers)
 
     def start(self) -> None:
@@ -76,6 +78,8 @@ class BoundProvider:
         self._stream = bind(self._hooks["gateway_stream"], fixed, ("native",))
         self._close = bind(self._hooks.get("gateway_close_client"), fixed, ())
         self._compact = bind(self._hooks.get("gateway_compact"), fixed, ("request", "model"))
+        self._count = bind(self._hooks.get("gateway_count_tokens"), fixed, ("native",))
+        self._list = bind(self._hooks.get("gateway_list_models"), fixed, ())
 
     async def close(self) -> None:
         """Close the SDK client."""
@@ -98,6 +102,24 @@ class BoundProvider:
     async def compact(self, request: ResponseRequest, model: str) -> Any:
         """The provider's own compaction of the conversation, or ``None`` (it has none, or declined)."""
         return None if self._compact is None else await self._compact(request, model)
+
+    @property
+    def counts_tokens(self) -> bool:
+        """Whether the plugin counts tokens (``gateway_count_tokens``)."""
+        return self._hooks.get("gateway_count_tokens") is not None
+
+    async def count_tokens(self, native: Any) -> int:
+        """The provider's own count of the input tokens of ``native``."""
+        return await self._count(native)  # type: ignore[misc, no-any-return]
+
+    @property
+    def lists_models(self) -> bool:
+        """Whether the plugin lists its upstream models (``gateway_list_models``)."""
+        return self._hooks.get("gateway_list_models") is not None
+
+    async def list_models(self) -> list[str]:
+        """The upstream's model ids."""
+        return list(await self._list())  # type: ignore[misc]
 
     def map_error(self, error: BaseException) -> GatewayError:
         """The plugin's mapping of an exception (a ``GatewayError`` as it is), with this instance's secrets

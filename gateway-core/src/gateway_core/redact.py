@@ -71,9 +71,14 @@ class Redactor:
         return text if pattern is None else pattern.sub(REDACTED, text)
 
     def error(self, error: GatewayError) -> GatewayError:
-        """``error`` with its message redacted (in place; returned for chaining)."""
+        """``error`` with its message and its upstream's own body (``native``) redacted (in place; returned
+        for chaining)."""
         if self._pattern is not None:
             error.message = self.text(error.message)
+            if error.native is not None:
+                dialect, status, body = error.native
+                text = body.decode("utf-8", "surrogateescape")
+                error.native = (dialect, status, self.text(text).encode("utf-8", "surrogateescape"))
         return error
 
 

@@ -123,10 +123,13 @@ class Responder:
                                       param="tools")
 
     @contextlib.asynccontextmanager
-    async def stream(self, request: ResponseRequest, route: Route, framing: str) -> AsyncIterator[StreamRun]:
+    async def stream(
+        self, request: ResponseRequest, route: Route, framing: str | None
+    ) -> AsyncIterator[StreamRun]:
         """Open the upstream stream (retrying and falling back before any event exists) and emit the first
-        events; on leaving the block, however it is left, the upstream stream is closed and its target
-        released. Raises ``GatewayError`` when no target could open one."""
+        events (``framing`` as for :class:`ResponseBuilder`; ``None`` for a dialect that renders its own); on
+        leaving the block, however it is left, the upstream stream is closed and its target released. Raises
+        ``GatewayError`` when no target could open one."""
         attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
         gauge = self.observers.streams_gauge()
         if gauge is not None:

@@ -39,6 +39,7 @@ from .errors import (
     upstream_timeout,
 )
 from .hookspecs import ENTRY_POINT_GROUP, PROJECT, hookimpl
+from .native import NativeRequest
 from .provider import Capabilities, CompactedWindow, ProviderInfo
 from .settings import ProviderSettings, mask_url
 
@@ -57,6 +58,7 @@ __all__ = [
     "ItemBreak",
     "mask_url",
     "ModelError",
+    "NativeRequest",
     "NotFoundError",
     "parse_retry_after",
     "PartBreak",

@@ -23,6 +23,10 @@ class GatewayError(Exception):
 
     type = "server_error"
     status = 500
+    native: tuple[str, int, bytes] | None = None
+    """``(dialect, status, body)``: the upstream's own error answer, for a client speaking that dialect (set
+    by a plugin's ``gateway_map_error``; the Messages dialect returns an Anthropic upstream's errors as they
+    came)."""
 
     def __init__(
         self,

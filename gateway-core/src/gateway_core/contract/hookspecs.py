@@ -22,8 +22,8 @@ that declares it. Defaults that depend on other instance settings go in the Stru
 ``ProviderInfo.options``, ``options`` is that raw mapping.
 Required: ``gateway_create_client``, ``gateway_translate``, ``gateway_invoke``, ``gateway_stream``,
 ``gateway_map_error``. Optional: ``gateway_capabilities``, ``gateway_provider_info``, ``gateway_close_client``,
-``gateway_compact``.
-Since 0.1.0, all of them.
+``gateway_compact``, ``gateway_count_tokens``, ``gateway_list_models``.
+Since 0.1.0, all of them but ``gateway_count_tokens`` and ``gateway_list_models`` (added with the dialects).
 """
 
 from __future__ import annotations
@@ -148,6 +148,26 @@ async def gateway_compact(
     own ``compaction`` items, plus usage), or ``None`` to let the gateway compact by summarising with the
     model. A provider that returns compaction items must also accept them back in ``gateway_translate`` and
     say so with ``Capabilities(compaction=True)``; the gateway sends them only to that provider.
+    """
+
+
+@hookspec(firstresult=True)
+async def gateway_count_tokens(client: Any, native: Any, settings: ProviderSettings, options: Any) -> int:
+    """Count the input tokens of ``native`` (what ``gateway_translate`` returned) with the provider's own
+    counting endpoint, through its SDK. Optional.
+
+    Serves ``POST /v1/messages/count_tokens``. Return the real count; never estimate here. Let SDK exceptions
+    propagate (they go through ``gateway_map_error``). Without this hook the gateway answers that endpoint
+    with an error for this provider instead of a made-up number.
+    """
+
+
+@hookspec(firstresult=True)
+async def gateway_list_models(client: Any, settings: ProviderSettings, options: Any) -> list[str]:
+    """The model ids the upstream serves, through its SDK's model listing. Optional.
+
+    Called in the background at startup and every few minutes (never on the request path); ``GET
+    /v1/models`` lists them as ``<instance>/<id>``. Let SDK exceptions propagate: the previous list is kept.
     """
 
 

@@ -24,20 +24,18 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
-import httpx
 import pytest
 
 from ..app import create_app
 from ..config import config_from_data
 from ..provider import Capabilities
+from .chat_conformance import ChatCompletionsConformance
+from .client import PDF_DATA_URL, PNG_DATA_URL, GatewayClient
+from .messages_conformance import MessagesConformance
 from .recorder import RecordedRequest, UpstreamRecorder
 from .servers import free_port, serve_asgi, with_temporary_store
-from .validator import Validator, default_validator, parse_sse
+from .validator import default_validator
 
-PDF_DATA_URL = "data:application/pdf;base64,JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PD4+CmVuZG9iagp0cmFpbGVyCjw8Pj4KJSVFT0YK"
-PNG_DATA_URL = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
 WEATHER_TOOL = {
     "type": "function",
     "name": "get_weather",
@@ -50,45 +48,6 @@ CLOCK_TOOL = {
     "description": "Time in a city",
     "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
 }
-
-
-class GatewayClient:
-    """A small HTTP client for the gateway that validates everything it receives."""
-
-    def __init__(self, base_url: str, validator: Validator) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=30)
-        self.validator = validator
-
-    def post(self, body: dict[str, Any], **kwargs: Any) -> httpx.Response:
-        """POST /v1/responses, unvalidated."""
-        return self.http.post("/v1/responses", json=body, **kwargs)
-
-    def create(self, body: dict[str, Any]) -> dict[str, Any]:
-        """A non-streaming call that must succeed; returns the validated resource."""
-        response = self.post(body)
-        assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("application/json")
-        resource = response.json()
-        self.validator.validate_response(resource)
-        return resource
-
-    def stream(self, body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """A streaming call; returns the validated events and the terminal snapshot."""
-        response = self.post({**body, "stream": True})
-        assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("text/event-stream")
-        events, done = parse_sse(response.content)
-        terminal = self.validator.check_stream(events, done)
-        self.validator.validate_response(terminal)
-        return events, terminal
-
-    def error(self, body: dict[str, Any], status: int) -> dict[str, Any]:
-        """A call that must fail with ``status``; returns the validated error object."""
-        response = self.post(body)
-        assert response.status_code == status, response.text
-        payload = response.json()
-        self.validator.validate_error(payload)
-        return payload["error"]
 
 
 def output_text(resource: dict[str, Any]) -> str:
@@ -107,7 +66,7 @@ def function_calls(resource: dict[str, Any]) -> list[dict[str, Any]]:
     return [item for item in resource["output"] if item["type"] == "function_call"]
 
 
-class ProviderConformance:
+class ProviderConformance(ChatCompletionsConformance, MessagesConformance):
     """Base class of a provider's conformance run: set the class attributes below.
 
     - ``kind``: the provider kind (its entry-point name); ``model``: a model name it serves.

@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from gateway_core import GatewayError, ProviderInfo, ProviderSettings, hookimpl
+import msgspec
+
+from gateway_core import GatewayError, NativeRequest, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.contract import deltas as d
 from gateway_core.types import ResponseRequest
 from gateway_core.upstream import NO_REDIRECTS_HTTPX, read_bounded
 
 from . import errors, translate
 from .options import AnthropicOptions
+from .passthrough import passthrough
 from .response import message_deltas
 from .stream import DeltaStream
 
@@ -59,7 +62,11 @@ async def gateway_close_client(client: Any) -> None:
 
 @hookimpl
 def gateway_translate(request: ResponseRequest, model: str, options: AnthropicOptions) -> dict[str, Any]:
-    """The ``messages.create`` keyword arguments (see :mod:`gateway_anthropic.translate`)."""
+    """The ``messages.create`` keyword arguments (see :mod:`gateway_anthropic.translate`); a request that came
+    in on the gateway's own ``/v1/messages`` is forwarded as the client sent it (see
+    :mod:`gateway_anthropic.passthrough`)."""
+    if type(request) is NativeRequest and request.dialect == "messages":
+        return passthrough(request, model, options.default_max_tokens)
     return translate.translate(request, model, options)
 
 
@@ -84,6 +91,30 @@ async def gateway_stream(client: Any, native: dict[str, Any]) -> AsyncIterator[S
 
 
 @hookimpl
+async def gateway_list_models(client: Any) -> list[str]:
+    """``models.list`` (every page)."""
+    return [model.id async for model in client.models.list()]
+
+
+_COUNTED_KEYS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
+"""The keys of a Messages request that ``messages.count_tokens`` takes."""
+
+
+@hookimpl
+async def gateway_count_tokens(client: Any, native: dict[str, Any]) -> int:
+    """``messages.count_tokens`` on the translated request: Anthropic's own count."""
+    counted = await client.messages.count_tokens(**{key: value for key, value in native.items()
+                                                    if key in _COUNTED_KEYS})
+    return int(counted.input_tokens)
+
+
+@hookimpl
 def gateway_map_error(error: BaseException) -> GatewayError | None:
-    """SDK exception -> gateway error (see :mod:`gateway_anthropic.errors`)."""
-    return errors.map_error(error)
+    """SDK exception -> gateway error (see :mod:`gateway_anthropic.errors`), carrying the upstream's own error
+    body for clients of the gateway's Messages dialect."""
+    mapped = errors.map_error(error)
+    body = getattr(error, "body", None)
+    response = getattr(error, "response", None)
+    if mapped is not None and isinstance(body, dict) and body.get("type") == "error" and response is not None:
+        mapped.native = ("messages", response.status_code, msgspec.json.encode(body))
+    return mapped

@@ -6,6 +6,7 @@ Hook implementations only; the work is in ``translate`` (request), ``response`` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -108,6 +109,28 @@ async def gateway_stream(client: GoogleClient, native: GeminiRequest) -> AsyncIt
     """``streamGenerateContent?alt=sse``; returns after the first chunk arrived (errors surface here)."""
     raw = await _sdk.post_stream(client.api, f"{native.model_path}:streamGenerateContent?alt=sse", native.body)
     return await open_stream(raw, native.model)
+
+
+@hookimpl
+async def gateway_list_models(client: GoogleClient) -> list[str]:
+    """``models.list`` (every page), ids without the ``models/`` (or ``publishers/google/models/``) prefix."""
+    return [(model.name or "").rpartition("/")[2] async for model in await client.sdk.aio.models.list()]
+
+
+@hookimpl
+async def gateway_count_tokens(client: GoogleClient, native: GeminiRequest, settings: ProviderSettings,
+                               options: GoogleOptions) -> int:
+    """``countTokens`` on the translated request: Gemini's own count (the Gemini API takes the whole
+    ``generateContentRequest``; Vertex AI takes contents, system instruction and tools)."""
+    body = native.body
+    counted: dict[str, Any]
+    if options.vertexai:
+        counted = {key: body[key] for key in ("contents", "systemInstruction", "tools") if key in body}
+    else:
+        counted = {"generateContentRequest": {"model": native.model_path, **body}}
+    answer = json.loads(await _sdk.post(client.api, f"{native.model_path}:countTokens", counted,
+                                         settings.max_response_bytes))
+    return int(answer.get("totalTokens", 0))
 
 
 @hookimpl

@@ -147,6 +147,12 @@ async def gateway_compact(client: OpenAIClient, request: ResponseRequest, model:
 
 
 @hookimpl
+async def gateway_list_models(client: OpenAIClient) -> list[str]:
+    """``models.list`` (every page)."""
+    return [model.id async for model in client.sdk.models.list()]
+
+
+@hookimpl
 def gateway_map_error(error: BaseException) -> GatewayError | None:
     """SDK exceptions (status, timeout, connection, mid-stream) -> gateway errors (see :mod:`.errors`)."""
     return errors.map_sdk_error(error)

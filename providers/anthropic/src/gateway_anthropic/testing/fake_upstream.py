@@ -286,7 +286,27 @@ async def messages(request: Request) -> Response:
     return JSONResponse(_message(body, blocks, stop_reason, usage), headers=headers)
 
 
+async def count_tokens(request: Request) -> Response:
+    """``POST /v1/messages/count_tokens``: the echo protocol's input token count."""
+    if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
+        return _error(401, "x-api-key header is required")
+    body = await request.json()
+    if "max_tokens" in body or "stream" in body:
+        return _error(400, "count_tokens takes no max_tokens or stream")
+    return JSONResponse({"input_tokens": echo_reply(_echo_request(body)).input_tokens})
+
+
+async def models(request: Request) -> Response:
+    """``GET /v1/models``."""
+    data = [{"type": "model", "id": name, "display_name": name, "created_at": "2025-09-29T00:00:00Z",
+             "lifecycle": "active"}
+            for name in ("claude-sonnet-4-5", "claude-opus-4-1")]
+    return JSONResponse({"data": data, "has_more": False, "first_id": data[0]["id"], "last_id": data[-1]["id"]})
+
+
 def create_app() -> Starlette:
     """The fake upstream."""
-    app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    app = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"]),
+                            Route("/v1/messages/count_tokens", count_tokens, methods=["POST"]),
+                            Route("/v1/models", models, methods=["GET"])])
     return app

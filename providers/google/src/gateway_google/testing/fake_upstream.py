@@ -140,6 +140,9 @@ def create_app() -> Starlette:
         body = json.loads(await request.body())
         if not request.headers.get("x-goog-api-key"):
             return _error(401, "API key not valid. Please pass a valid API key.")
+        if method == "countTokens":
+            counted = body.get("generateContentRequest", body)
+            return JSONResponse({"totalTokens": echo_reply(parse_echo(counted)).input_tokens})
         echo = parse_echo(body)
         prompt = _prompt(echo)
         await asyncio.sleep(echo_reply(echo).delay)
@@ -163,7 +166,13 @@ def create_app() -> Starlette:
                                      media_type="text/event-stream")
         return _error(404, f"method {method} not found")
 
-    app = Starlette(routes=[Route("/v1beta/models/{target:path}", models, methods=["POST"])])
+    async def model_list(request: Request) -> Response:
+        names = ("gemini-2.5-flash", "gemini-2.5-pro")
+        return JSONResponse({"models": [{"name": f"models/{name}", "displayName": name,
+                                         "supportedGenerationMethods": ["generateContent"]} for name in names]})
+
+    app = Starlette(routes=[Route("/v1beta/models", model_list, methods=["GET"]),
+                            Route("/v1beta/models/{target:path}", models, methods=["POST"])])
     return app
 
 

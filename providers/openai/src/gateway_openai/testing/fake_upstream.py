@@ -396,12 +396,20 @@ async def chat_endpoint(request: Request) -> Response:
     }, headers={"x-request-id": f"req_{_hex()}"})
 
 
+async def models_endpoint(request: Request) -> Response:
+    """``GET /v1/models``."""
+    data = [{"id": name, "object": "model", "created": 1700000000, "owned_by": "openai"}
+            for name in ("gpt-4o-mini", "gpt-5")]
+    return JSONResponse({"object": "list", "data": data})
+
+
 def create_app(*, tool_ids: bool = True) -> Starlette:
     """The fake server. ``tool_ids=False`` omits chat tool-call ids (as Ollama may)."""
     app = Starlette(routes=[
         Route("/v1/responses/compact", compact_endpoint, methods=["POST"]),
         Route("/v1/responses", responses_endpoint, methods=["POST"]),
         Route("/v1/chat/completions", chat_endpoint, methods=["POST"]),
+        Route("/v1/models", models_endpoint, methods=["GET"]),
     ])
     app.state.tool_ids = tool_ids
     return app
