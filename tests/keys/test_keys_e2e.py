@@ -261,3 +261,16 @@ def test_a_budget_holds_under_concurrency_across_instances(pair: tuple[str, str]
     refused = [answer for answer in answers if answer.status_code == 429]
     assert refused and all(answer.json()["error"]["code"] == "insufficient_quota" for answer in refused)
     assert spent <= 0.08 + largest + 1e-9
+
+
+def test_the_anthropic_sdk_carries_its_key_as_x_api_key(gateway: str) -> None:
+    import anthropic
+
+    key = _create(gateway, limits={"rpm": 100})["key"]
+    client = anthropic.Anthropic(base_url=gateway, api_key=key, max_retries=0)
+    message = client.messages.create(model="mock", max_tokens=32, messages=[{"role": "user", "content": "hi"}])
+    assert message.content[0].text == "hi"
+    stranger = anthropic.Anthropic(base_url=gateway, api_key="gw-nobody", max_retries=0)
+    with pytest.raises(anthropic.AuthenticationError) as refused:
+        stranger.messages.create(model="mock", max_tokens=32, messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.status_code == 401
