@@ -78,7 +78,7 @@ class ResponsesWebSocket:
                 async with timeout_after(min(remaining, self.idle)):
                     message = await socket.receive()
             except TimeoutError:
-                if self.limit - (monotonic() - opened) > 0:  # idle
+                if self.idle < remaining:  # the idle bound was the nearer one (timers may fire a little early)
                     await socket.close(code=1001, reason="idle for too long")
                     return
                 await _send_error(socket, GatewayError(
