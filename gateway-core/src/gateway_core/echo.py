@@ -15,6 +15,10 @@ tool result)
 ``image?``         text ``images: N`` (images received in the whole input)
 ``length!``        text ``cut short``, finished by the output-token limit
 ``cut!``           streaming: a few text chunks, then the connection ends with no end marker
+``inband-error:    streaming: the stream opens (200) and its first event is the provider's in-band error
+NNN``              for status NNN (no text before it)
+``text-then-       streaming: the text ``delivered before the error``, then the in-band error for status
+error:NNN``        NNN, all in one write (so in one read of the gateway)
 (tools given and   a call of the forced tool (else the first tool) with arguments ``{"text": <prompt>}``
 tool_choice is
 not ``none``)
@@ -31,6 +35,7 @@ import re
 from dataclasses import dataclass, field
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
+TEXT_BEFORE_ERROR = "delivered before the error"
 
 
 @dataclass
@@ -56,6 +61,7 @@ class EchoReply:
     error_status: int | None = None
     finish: str = "stop"
     cut: bool = False
+    inband_error: int | None = None  # streaming: the status whose in-band error event ends the stream
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -83,6 +89,10 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
         return EchoReply(text=f"images: {request.images}")
     if prompt == "length!":
         return EchoReply(text="cut short", finish="length")
+    if prompt.startswith("inband-error:") and prompt[13:16].isdigit():
+        return EchoReply(inband_error=int(prompt[13:16]))
+    if prompt.startswith("text-then-error:") and prompt[16:19].isdigit():
+        return EchoReply(text=TEXT_BEFORE_ERROR, inband_error=int(prompt[16:19]))
     if prompt == "cut!":
         return EchoReply(text="this stream will be cut off", cut=True)
     if request.tools and request.tool_choice != "none":

@@ -101,6 +101,17 @@ class ModelError(GatewayError):
     status = 500
 
 
+class StreamInterrupted(GatewayError):
+    """The upstream stream ended without the provider's end marker."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the upstream stream ended before the response was complete",
+            code="upstream_stream_interrupted",
+            retryable=True,
+        )
+
+
 def error_for_status(
     status: int,
     message: str,

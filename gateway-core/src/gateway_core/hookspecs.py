@@ -19,14 +19,14 @@ Since 0.1.0, all of them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from .config import ProviderSettings
-    from .deltas import Delta
+    from .deltas import Delta, DeltaStream
     from .errors import GatewayError
     from .provider import Capabilities, ProviderInfo
     from .types import ResponseRequest
@@ -105,16 +105,20 @@ async def gateway_invoke(client: Any, native: Any, settings: ProviderSettings) -
 
 
 @hookspec(firstresult=True)
-async def gateway_stream(client: Any, native: Any, settings: ProviderSettings) -> AsyncIterator[Sequence[Delta]]:
-    """Open a streaming call and return an async iterator of delta lists.
+async def gateway_stream(client: Any, native: Any, settings: ProviderSettings) -> DeltaStream:
+    """Open a streaming call and return a :class:`gateway_core.deltas.DeltaStream`: an async iterator of
+    delta lists with ``aclose()``.
 
-    The coroutine returns once the upstream stream is open (for an SDK that sends the request lazily, pull
-    the first chunk here): an exception raised by the await is a pre-stream error, which the core may retry
-    or fall back on, and answers as plain JSON. The iterator then yields one list of deltas per upstream
-    chunk as it arrives (an empty list is fine) and must end with a ``Finish`` delta; ending without one
-    is reported to the client as an interrupted stream. Exceptions while iterating become an ``error``
-    event and ``response.failed``. When the client disconnects, the core closes the iterator
-    (``aclose()``): close the SDK stream there so the upstream stops generating.
+    A provider that streams SSE returns ``await SSEStream.open(body, close, parser)``
+    (:class:`gateway_core.sse.SSEStream`) and writes only the :class:`~gateway_core.sse.StreamParser` of its
+    format: the driver decides, the same for every provider, what errors, an EOF and priming do.
+
+    The coroutine returns once the upstream stream has produced its first deltas: an exception raised by the
+    await is a pre-stream error, which the core may retry or fall back on, and answers as plain JSON. The
+    iterator then yields one list of deltas per upstream chunk as it arrives and must end with a ``Finish``
+    delta; ending without one is reported to the client as an interrupted stream. Exceptions while iterating
+    become an ``error`` event and ``response.failed``. When the client disconnects, the core closes the
+    iterator (``aclose()``): close the SDK stream there so the upstream stops generating.
     """
 
 

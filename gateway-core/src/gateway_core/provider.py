@@ -7,14 +7,14 @@ return the first plugin's coroutine, i.e. silently the wrong provider).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from msgspec import Struct
 from pluggy import HookImpl
 
 from .config import ProviderSettings
-from .deltas import Delta
+from .deltas import Delta, DeltaStream
 from .errors import GatewayError
 from .types import ResponseRequest
 
@@ -108,7 +108,7 @@ class BoundProvider:
         """Run the request, not streaming."""
         return await self._invoke(native)  # type: ignore[misc]
 
-    async def stream(self, native: Any) -> AsyncIterator[Sequence[Delta]]:
+    async def stream(self, native: Any) -> DeltaStream:
         """Open the stream; returns the iterator of delta lists."""
         return await self._stream(native)  # type: ignore[misc]
 

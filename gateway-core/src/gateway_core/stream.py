@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import deltas as d
-from .errors import GatewayError, ModelError
+from .errors import GatewayError, ModelError, StreamInterrupted
 from .events import (
     DONE_FRAME,
     ArgumentsDelta,
@@ -71,17 +71,6 @@ _encode = encoder.encode
 _MESSAGE, _CALL, _REASONING = 1, 2, 3
 _TEXT, _REFUSAL, _SUMMARY, _RAW = 1, 2, 3, 4
 _ITEM_OF_PART = {_TEXT: _MESSAGE, _REFUSAL: _MESSAGE, _SUMMARY: _REASONING, _RAW: _REASONING}
-
-
-class StreamInterrupted(GatewayError):
-    """The upstream stream ended without the provider's end marker."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "the upstream stream ended before the response was complete",
-            code="upstream_stream_interrupted",
-            retryable=True,
-        )
 
 
 class ResponseBuilder:

@@ -301,6 +301,8 @@ async def responses_endpoint(request: Request) -> Response:
         return _error(reply.error_status)
     if prompt == "think!":
         reply.text = "thought"
+    if body.get("stream") and reply.inband_error is not None:
+        return _sse_response(_responses_inband_error(body, reply))
     if body.get("stream"):
         return _sse_response(_responses_stream(body, reply, prompt))
     status = "incomplete" if reply.finish == "length" else "completed"
@@ -308,14 +310,32 @@ async def responses_endpoint(request: Request) -> Response:
                         headers={"x-request-id": f"req_{_hex()}"})
 
 
+async def _responses_inband_error(body: dict[str, Any], reply: EchoReply) -> AsyncIterator[bytes]:
+    """The echo protocol's in-band errors: after ``response.created``, one write with the text deltas (if any)
+    and the ``error`` event."""
+    yield _sse("response.created", {"type": "response.created", "sequence_number": 0,
+                                    "response": _resource(body, "in_progress", [], None)})
+    status = reply.inband_error or 500
+    deltas = [_sse("response.output_text.delta", {"type": "response.output_text.delta", "sequence_number": 1,
+                                                  "item_id": "msg_1", "output_index": 0, "content_index": 0,
+                                                  "delta": piece, "logprobs": []})
+              for piece in chunk_text(reply.text)] if reply.text else []
+    yield b"".join([*deltas, _sse("error", {"type": "error", "sequence_number": 2, "code": _ERROR_CODES.get(status),
+                                            "message": f"fake in-band error {status}", "param": None})])
+
+
 async def _responses_error_stream(body: dict[str, Any]) -> AsyncIterator[bytes]:
     yield _sse("response.created", {"type": "response.created", "sequence_number": 0,
                                     "response": _resource(body, "in_progress", [], None)})
-    yield _sse("error", {"type": "error", "sequence_number": 1, "code": "rate_limit_exceeded",
+    yield _sse("response.output_text.delta", {"type": "response.output_text.delta", "sequence_number": 1,
+                                              "item_id": "msg_1", "output_index": 0, "content_index": 0,
+                                              "delta": "partial ", "logprobs": []})
+    await asyncio.sleep(0.01)
+    yield _sse("error", {"type": "error", "sequence_number": 2, "code": "rate_limit_exceeded",
                          "message": "slow down", "param": None})
     failed = _resource(body, "failed", [], None)
     failed["error"] = {"code": "rate_limit_exceeded", "message": "slow down"}
-    yield _sse("response.failed", {"type": "response.failed", "sequence_number": 2, "response": failed})
+    yield _sse("response.failed", {"type": "response.failed", "sequence_number": 3, "response": failed})
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -389,6 +409,8 @@ async def chat_endpoint(request: Request) -> Response:
     if prompt == "think!":
         reply.text = "thought"
     tool_ids = request.app.state.tool_ids
+    if body.get("stream") and reply.inband_error is not None:
+        return _sse_response(_chat_inband_error(reply))
     if body.get("stream"):
         return _sse_response(_chat_stream(body, reply, prompt, tool_ids))
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
@@ -410,6 +432,17 @@ async def chat_endpoint(request: Request) -> Response:
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": _finish_reason(reply)}],
         "usage": _chat_usage(reply), "service_tier": "default", "system_fingerprint": "fp_fake",
     }, headers={"x-request-id": f"req_{_hex()}"})
+
+
+async def _chat_inband_error(reply: EchoReply) -> AsyncIterator[bytes]:
+    """The echo protocol's in-band errors: one write with the text chunks (if any) and the error chunk."""
+    status = reply.inband_error or 500
+    chunks = [_sse(None, {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": UPSTREAM_MODEL,
+                          "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+              for piece in chunk_text(reply.text)] if reply.text else []
+    error = {"message": f"fake in-band error {status}", "type": _ERROR_TYPES.get(status, "server_error"),
+             "code": _ERROR_CODES.get(status)}
+    yield b"".join([*chunks, _sse(None, {"error": error})])
 
 
 async def _chat_error_stream() -> AsyncIterator[bytes]:

@@ -7,19 +7,21 @@ only when a client is created.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from gateway_core import deltas as d
 from gateway_core.config import ProviderSettings
+from gateway_core.deltas import DeltaStream
 from gateway_core.errors import GatewayError
 from gateway_core.plugins import hookimpl
 from gateway_core.provider import ProviderInfo
+from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
 
 from . import errors, translate
 from .response import message_deltas
-from .stream import DeltaStream
+from .stream import MessagesStreamParser
 
 
 @hookimpl
@@ -71,12 +73,13 @@ async def gateway_invoke(client: Any, native: dict[str, Any]) -> Sequence[d.Delt
 
 
 @hookimpl
-async def gateway_stream(client: Any, native: dict[str, Any]) -> AsyncIterator[Sequence[d.Delta]]:
-    """Open the upstream SSE stream (status errors raise here, before any event) and return the iterator of
-    delta batches over its raw bytes."""
+async def gateway_stream(client: Any, native: dict[str, Any]) -> DeltaStream:
+    """The raw SSE body through the core's driver (status errors, and errors before the first deltas, raise
+    here)."""
     manager = client.messages.with_streaming_response.create(**native, stream=True)
     response = await manager.__aenter__()
-    return DeltaStream(response, native["model"])
+    parser = MessagesStreamParser(native["model"])
+    return await SSEStream.open(response.http_response.aiter_bytes(), response.close, parser)
 
 
 @hookimpl

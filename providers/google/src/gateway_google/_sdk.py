@@ -15,7 +15,7 @@ sleeps 1-10 s first); the core owns retries.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -31,34 +31,20 @@ async def post(api: Any, path: str, body: dict[str, Any]) -> str:
     return response.response_stream[0] if response.response_stream else ""
 
 
-class RawStream:
-    """An open streaming response: ``chunks()`` yields raw body bytes as they arrive; ``close()`` aborts."""
-
-    __slots__ = ("_response",)
-
-    def __init__(self, response: Any) -> None:
-        self._response = response
-
-    def chunks(self) -> AsyncIterator[bytes]:
-        """The body, one network read at a time."""
-        response = self._response
-        content = getattr(response, "content", None)
-        if content is not None and hasattr(content, "iter_any"):  # aiohttp.ClientResponse
-            return content.iter_any()  # type: ignore[no-any-return]
-        return response.aiter_bytes()  # type: ignore[no-any-return]  # httpx.Response
-
-    async def close(self) -> None:
-        """Release the connection (closing it if the body was not read to the end)."""
-        response = self._response
-        if hasattr(response, "aclose"):
-            await response.aclose()
-        else:
-            response.close()
-
-
-async def post_stream(api: Any, path: str, body: dict[str, Any]) -> RawStream:
-    """POST ``body`` to the streaming ``path``; returns once the status line arrived (errors raise here)."""
+async def post_stream(
+    api: Any, path: str, body: dict[str, Any]
+) -> tuple[AsyncIterator[bytes], Callable[[], Awaitable[None]]]:
+    """POST ``body`` to the streaming ``path``; once the status line arrived (errors raise here), the body (one
+    network read at a time) and the coroutine function that releases the connection (closing it if the body
+    was not read to the end)."""
     request = api._build_request("post", path, {}, None)
     request.data = _encode(body)
-    response = await api._async_request_once(request, True, implicit_retry=False)
-    return RawStream(response.response_stream)
+    response = (await api._async_request_once(request, True, implicit_retry=False)).response_stream
+    content = getattr(response, "content", None)
+    if content is not None and hasattr(content, "iter_any"):  # aiohttp.ClientResponse: close() is not async
+
+        async def close() -> None:
+            response.close()
+
+        return content.iter_any(), close
+    return response.aiter_bytes(), response.aclose  # httpx.Response

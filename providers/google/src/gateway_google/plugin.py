@@ -6,20 +6,22 @@ Hook implementations only; the work is in ``translate`` (request), ``response`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from gateway_core import deltas as d
 from gateway_core.config import ProviderSettings
+from gateway_core.deltas import DeltaStream
 from gateway_core.errors import GatewayError
 from gateway_core.plugins import hookimpl
 from gateway_core.provider import ProviderInfo
+from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
 
 from . import _sdk
 from .errors import map_error
 from .response import response_deltas
-from .stream import open_stream
+from .stream import GeminiStreamParser
 from .translate import GeminiRequest, translate
 
 
@@ -101,10 +103,12 @@ async def gateway_invoke(client: GoogleClient, native: GeminiRequest) -> Sequenc
 
 
 @hookimpl
-async def gateway_stream(client: GoogleClient, native: GeminiRequest) -> AsyncIterator[Sequence[d.Delta]]:
-    """``streamGenerateContent?alt=sse``; returns after the first chunk arrived (errors surface here)."""
-    raw = await _sdk.post_stream(client.api, f"{native.model_path}:streamGenerateContent?alt=sse", native.body)
-    return await open_stream(raw, native.model)
+async def gateway_stream(client: GoogleClient, native: GeminiRequest) -> DeltaStream:
+    """``streamGenerateContent?alt=sse`` through the core's driver; returns after the first deltas arrived
+    (errors before them raise here)."""
+    body, close = await _sdk.post_stream(client.api, f"{native.model_path}:streamGenerateContent?alt=sse",
+                                         native.body)
+    return await SSEStream.open(body, close, GeminiStreamParser(native.model))
 
 
 @hookimpl
