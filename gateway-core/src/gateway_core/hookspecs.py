@@ -138,9 +138,12 @@ async def gateway_compact(client: Any, request: ResponseRequest, model: str, set
 def gateway_map_error(error: BaseException, settings: ProviderSettings) -> GatewayError | None:
     """Map an exception raised by this provider's SDK to a :class:`gateway_core.errors.GatewayError`.
 
-    This is the provider's one error boundary. Map by exception class and HTTP status (most statuses
-    through :func:`gateway_core.errors.error_for_status`), mark timeouts and connection errors retryable,
-    and copy ``Retry-After``. Return ``None`` for exceptions you do not recognise: the core answers those
-    with a generic ``server_error`` and logs them. Never put the API key in a message; the core also
-    redacts the instance's key from every message as a second line of defence.
+    This is the provider's one error boundary: map your own SDK's exception classes, and leave the rest to
+    the shared helpers of :mod:`gateway_core.errors`: ``error_for_status`` (HTTP status -> error),
+    ``status_of_error_type`` (an in-band error's type or code -> status), ``retry_after_from_headers``,
+    ``transport_error`` (httpx, httpx2, aiohttp, asyncio timeouts and connection failures, by class) and
+    ``context_length_exceeded`` (for the provider's own way of saying so). A ``GatewayError`` the plugin
+    raised itself never reaches this hook: the core passes it through. Return ``None`` for exceptions you do
+    not recognise: the core answers those with a generic ``server_error`` and logs them. Never put the API key
+    in a message; the core also redacts the instance's key from every message as a second line of defence.
     """
