@@ -23,6 +23,10 @@ tool result)
 ``endless!``       a long text streamed one word every ``pace`` (0.05 s): for client disconnects
 (JSON output       text: ``{"text": <prompt>}`` as JSON
 asked for)
+``inband-error:    streaming: the stream opens (200) and its first event is the provider's in-band error
+NNN``              for status NNN (no text before it)
+``text-then-       streaming: the text ``delivered before the error``, then the in-band error for status
+error:NNN``        NNN, all in one write (so in one read of the gateway)
 (tools given and   a call of the forced tool (else the first tool) with arguments ``{"text": <prompt>}``
 tool_choice is
 not ``none``)
@@ -42,6 +46,7 @@ from dataclasses import dataclass, field
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
 SLOW_DELAY = 3.0
 REFUSAL = "I can't help with that."
+TEXT_BEFORE_ERROR = "delivered before the error"
 
 
 @dataclass
@@ -74,6 +79,7 @@ class EchoReply:
     stream_error: bool = False
     delay: float = 0.0
     pace: float = 0.0
+    inband_error: int | None = None  # streaming: the status whose in-band error event ends the stream
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -101,6 +107,10 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
         return EchoReply(text=f"images: {request.images}")
     if prompt == "length!":
         return EchoReply(text="cut short", finish="length")
+    if prompt.startswith("inband-error:") and prompt[13:16].isdigit():
+        return EchoReply(inband_error=int(prompt[13:16]))
+    if prompt.startswith("text-then-error:") and prompt[16:19].isdigit():
+        return EchoReply(text=TEXT_BEFORE_ERROR, inband_error=int(prompt[16:19]))
     if prompt == "cut!":
         return EchoReply(text="this stream will be cut off", cut=True)
     if prompt == "file?":
