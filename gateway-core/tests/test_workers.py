@@ -52,12 +52,15 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.skipif(shutil.which("taskset") is None or len(os.sched_getaffinity(0)) < 2,
                     reason="needs taskset and 2 cores")
 @pytest.mark.parametrize(("cores", "expected"), [("0", 0), ("0,1", 2)])
-def test_serve_with_workers_auto_starts_one_worker_per_core(cores: str, expected: int) -> None:
-    """With one core, auto is one worker in the server's own process (no children); with two, two workers."""
+def test_serve_with_workers_auto_starts_one_worker_per_core(cores: str, expected: int, tmp_path: Path) -> None:
+    """With one core, auto is one worker in the server's own process (no children); with two, two workers
+    (which need the shared compaction key)."""
     port = free_port()
+    config = tmp_path / "gateway.yaml"
+    config.write_text("providers: {mock: {type: mock}}\ncompaction: {key: test-workers-shared-secret-0123456789}\n")
     env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
-    process = subprocess.Popen(["taskset", "-c", cores, sys.executable, "-m", "gateway_core", "serve", "--host",
-                                "127.0.0.1", "--port", str(port), "--workers", "auto"],
+    process = subprocess.Popen(["taskset", "-c", cores, sys.executable, "-m", "gateway_core", "serve", "--config",
+                                str(config), "--host", "127.0.0.1", "--port", str(port), "--workers", "auto"],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
