@@ -151,7 +151,8 @@ frontend gateway
 
 backend gateways
     balance roundrobin
-    option httpchk GET /readyz
+    option httpchk
+    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost
     http-check expect status 200
     default-server inter 250ms fall 2 rise 2
     http-response set-header x-served-by %s
