@@ -2,6 +2,7 @@
 
 from .contract.deltas import (
     Delta,
+    DeltaStream,
     Finish,
     FunctionCallArgumentsDelta,
     FunctionCallStart,
@@ -17,6 +18,7 @@ from .contract.deltas import (
 
 __all__ = [
     "Delta",
+    "DeltaStream",
     "Finish",
     "FunctionCallArgumentsDelta",
     "FunctionCallStart",

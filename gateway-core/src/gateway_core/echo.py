@@ -27,6 +27,10 @@ asked for)
 ``use:T <json>``   a call of tool ``T`` (one of the tools given) with the JSON object ``<json>`` as arguments:
                    a scripted tool turn for agents whose tools take other arguments than ``{"text"}``
                    (both are found anywhere in the prompt, as agents add text of their own around it)
+``inband-error:    streaming: the stream opens (200) and its first event is the provider's in-band error
+NNN``              for status NNN (no text before it)
+``text-then-       streaming: the text ``delivered before the error``, then the in-band error for status
+error:NNN``        NNN, all in one write (so in one read of the gateway)
 (tools given and   a call of the forced tool (else the first tool) with arguments ``{"text": <prompt>}``
 tool_choice is
 not ``none``)
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
 SLOW_DELAY = 3.0
 REFUSAL = "I can't help with that."
+TEXT_BEFORE_ERROR = "delivered before the error"
 
 
 @dataclass
@@ -78,6 +83,7 @@ class EchoReply:
     stream_error: bool = False
     delay: float = 0.0
     pace: float = 0.0
+    inband_error: int | None = None  # streaming: the status whose in-band error event ends the stream
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -105,6 +111,10 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
         return EchoReply(text=f"images: {request.images}")
     if prompt == "length!":
         return EchoReply(text="cut short", finish="length")
+    if prompt.startswith("inband-error:") and prompt[13:16].isdigit():
+        return EchoReply(inband_error=int(prompt[13:16]))
+    if prompt.startswith("text-then-error:") and prompt[16:19].isdigit():
+        return EchoReply(text=TEXT_BEFORE_ERROR, inband_error=int(prompt[16:19]))
     if prompt == "cut!":
         return EchoReply(text="this stream will be cut off", cut=True)
     if prompt == "file?":

@@ -124,10 +124,17 @@ async def gateway_invoke(native: EchoRequest) -> Sequence[d.Delta]:
 
 @hookimpl
 async def gateway_stream(client: float, native: EchoRequest) -> AsyncIterator[Sequence[d.Delta]]:
-    """The echo answer word by word (``cut!`` ends without a finish)."""
+    """The echo answer word by word (``cut!`` ends without a finish; an in-band error ends it failing, and
+    with no text before it raises here, as the core's stream driver does)."""
     reply = _reply(native)
+    if reply.inband_error is not None and not reply.text:
+        raise _inband_error(reply.inband_error)
     await asyncio.sleep(reply.delay)
     return _chunks(reply, client or reply.pace)
+
+
+def _inband_error(status: int) -> GatewayError:
+    return error_for_status(status, "mock in-band error requested")
 
 
 async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.Delta]]:
@@ -141,6 +148,9 @@ async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.De
             if delay:
                 await asyncio.sleep(delay)
             yield [d.FunctionCallArgumentsDelta(piece)]
+    elif reply.inband_error is not None:
+        yield [d.TextDelta(piece) for piece in chunk_text(reply.text or "")]
+        raise _inband_error(reply.inband_error)
     else:
         chunks = chunk_text(reply.text or "")
         for index, piece in enumerate(chunks):
@@ -155,7 +165,7 @@ async def _chunks(reply: EchoReply, delay: float) -> AsyncIterator[Sequence[d.De
 
 
 @hookimpl
-def gateway_map_error(error: BaseException) -> GatewayError | None:
-    """The mock raises gateway errors itself; nothing else is expected."""
-    return error if isinstance(error, GatewayError) else None
+def gateway_map_error() -> GatewayError | None:
+    """The mock raises gateway errors itself (the core passes those through); nothing else is expected."""
+    return None
 

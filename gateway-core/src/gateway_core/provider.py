@@ -7,12 +7,12 @@ return the first plugin's coroutine, i.e. silently the wrong provider).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pluggy import HookImpl
 
-from .contract.deltas import Delta
+from .contract.deltas import Delta, DeltaStream
 from .contract.errors import GatewayError
 from .contract.provider import Capabilities, ProviderInfo
 from .contract.settings import ProviderSettings
@@ -95,7 +95,7 @@ class BoundProvider:
         """Run the request, not streaming."""
         return await self._invoke(native)  # type: ignore[misc]
 
-    async def stream(self, native: Any) -> AsyncIterator[Sequence[Delta]]:
+    async def stream(self, native: Any) -> DeltaStream:
         """Open the stream; returns the iterator of delta lists."""
         return await self._stream(native)  # type: ignore[misc]
 

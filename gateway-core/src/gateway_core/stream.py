@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import deltas as d
-from .errors import GatewayError, ModelError, ResponseTooLargeError
+from .errors import GatewayError, ModelError, ResponseTooLargeError, StreamInterrupted
 from .events import (
     DONE_FRAME,
     ArgumentsDelta,
@@ -106,17 +106,6 @@ _SUMMARY = _PartKind(_REASONING, SummaryText, "summary", "text",
                      (SummaryTextDelta, SummaryTextDone, SummaryPartAdded, SummaryPartDone))
 _RAW = _PartKind(_REASONING, ReasoningText, "content", "text",
                  (ReasoningDeltaEvent, ReasoningDone, ContentPartAdded, ContentPartDone))
-
-
-class StreamInterrupted(GatewayError):
-    """The upstream stream ended without the provider's end marker."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "the upstream stream ended before the response was complete",
-            code="upstream_stream_interrupted",
-            retryable=True,
-        )
 
 
 class ResponseBuilder:

@@ -5,6 +5,7 @@ are in the conformance kit."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,9 +40,15 @@ def upstream() -> Iterator[tuple[Any, str]]:
 
 @pytest.fixture(scope="module")
 def gateway(upstream: tuple[Any, str]) -> Iterator[httpx.Client]:
-    _, url = upstream
+    app, url = upstream
     config = {"providers": {"anthropic": {"api_key": KEY, "base_url": url, "headers": {"x-team": "blue"}}}}
     with run_gateway(config) as gateway_url, httpx.Client(base_url=gateway_url, timeout=30) as client:
+        # the model catalog lists the upstream's models at startup, in the background: let that GET land
+        # before the tests, or under load it is recorded as part of the first test's requests
+        deadline = time.monotonic() + 30
+        while not any(request.path == "/v1/models" and request.finished for request in app.requests):
+            assert time.monotonic() < deadline, "the startup model listing never reached the upstream"
+            time.sleep(0.01)
         yield client
 
 

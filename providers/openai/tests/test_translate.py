@@ -133,14 +133,15 @@ def _tc(index: int, call_id: str | None = None, name: str | None = None, args: s
 
 def test_chat_stream_tool_fragments() -> None:
     parser = ChatStreamParser()
-    out = parser.feed(_events(
+    out: list[d.Delta] = []
+    parser.feed(_events(
         _tc(0, "a", "f", '{"x"'), _tc(0, args=": 1}"),
         _tc(0, "b", "g", "{}"),          # index 0 reused with a new id: a new call
         _tc(1, args='{"y"'), _tc(1, name="h"), _tc(1, args=":2}"),  # arguments before the name; no id
         {"choices": [{"delta": {}, "finish_reason": "tool_calls"}]},
         {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}},
         "[DONE]",
-    ))
+    ), out)
     starts = [delta for delta in out if isinstance(delta, d.FunctionCallStart)]
     assert [(s.call_id[:7], s.name) for s in starts] == [("a", "f"), ("b", "g"), ("call_gw", "h")]
     args = "".join(delta.text for delta in out if isinstance(delta, d.FunctionCallArgumentsDelta))
@@ -150,21 +151,25 @@ def test_chat_stream_tool_fragments() -> None:
 
 def test_chat_stream_eof() -> None:
     parser = ChatStreamParser()
-    parser.feed(_events({"choices": [{"delta": {"content": "hi"}, "finish_reason": None}]}))
-    assert parser.end() == []  # cut: no finish
-    parser.feed(_events({"choices": [{"delta": {}, "finish_reason": "stop"}]}))
-    assert parser.end() == [d.Finish()]
+    out: list[d.Delta] = []
+    parser.feed(_events({"choices": [{"delta": {"content": "hi"}, "finish_reason": None}]}), out)
+    parser.end(out)
+    assert out == [d.TextDelta("hi")]  # cut: no finish
+    parser.feed(_events({"choices": [{"delta": {}, "finish_reason": "stop"}]}), out)
+    parser.end(out)
+    assert out[-1] == d.Finish()
 
 
 def test_chat_stream_error_chunk() -> None:
     with pytest.raises(GatewayError) as info:
-        ChatStreamParser().feed(_events({"error": {"message": "boom", "type": "server_error"}}))
+        ChatStreamParser().feed(_events({"error": {"message": "boom", "type": "server_error"}}), [])
     assert info.value.status == 500 and "boom" in info.value.message
 
 
 def test_responses_stream_mapping() -> None:
     parser = ResponsesStreamParser()
-    out = parser.feed([(e["type"], json.dumps(e).encode()) for e in [
+    out: list[d.Delta] = []
+    parser.feed([(e["type"], json.dumps(e).encode()) for e in [
         {"type": "response.created", "response": {"status": "in_progress", "output": []}},
         {"type": "response.output_item.added", "item": {"type": "reasoning", "summary": []}},
         {"type": "response.reasoning_summary_part.added", "summary_index": 0},
@@ -181,7 +186,7 @@ def test_responses_stream_mapping() -> None:
         {"type": "response.incomplete", "response": {"status": "incomplete", "output": [],
                                                      "incomplete_details": {"reason": "content_filter"},
                                                      "usage": {"input_tokens": 1, "output_tokens": 1}}},
-    ]])
+    ]], out)
     assert out == [
         d.ItemBreak(), d.ReasoningSummaryDelta("a"), d.PartBreak(), d.ReasoningSummaryDelta("b"),
         d.ReasoningSeal("blob"), d.FunctionCallStart("c", "f"), d.FunctionCallArgumentsDelta("{}"), d.ItemBreak(),
@@ -194,4 +199,4 @@ def test_responses_stream_mapping() -> None:
 def test_responses_stream_error_event() -> None:
     event = {"type": "error", "code": "rate_limit_exceeded", "message": "slow", "param": None}
     with pytest.raises(RateLimitError):
-        ResponsesStreamParser().feed([("error", json.dumps(event).encode())])
+        ResponsesStreamParser().feed([("error", json.dumps(event).encode())], [])

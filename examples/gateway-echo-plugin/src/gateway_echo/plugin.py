@@ -8,13 +8,14 @@ everything else (ids, items, events, routing, retries, storage).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import httpx
 
 from gateway_core import (
     Delta,
+    DeltaStream,
     Finish,
     FunctionCallArgumentsDelta,
     FunctionCallStart,
@@ -23,6 +24,7 @@ from gateway_core import (
     ProviderSettings,
     ReasoningSummaryDelta,
     RefusalDelta,
+    StreamInterrupted,
     TextDelta,
     UsageDelta,
     error_for_status,
@@ -150,14 +152,20 @@ async def gateway_invoke(client: httpx.AsyncClient, native: dict[str, Any]) -> S
 
 
 @hookimpl
-async def gateway_stream(client: httpx.AsyncClient, native: dict[str, Any]) -> AsyncIterator[Sequence[Delta]]:
-    """Returns once the upstream answered with a status; then one delta list per NDJSON line."""
+async def gateway_stream(client: httpx.AsyncClient, native: dict[str, Any]) -> DeltaStream:
+    """Returns once the first NDJSON line arrived (an error status, or an in-band error as the first line, is
+    then a pre-stream error the core may retry); then one delta list per line."""
     response = await client.send(client.build_request("POST", "/generate", json=native), stream=True)
     if response.is_error:
         await response.aread()
         await response.aclose()
         response.raise_for_status()
-    return _lines(response)
+    lines = _lines(response)
+    try:
+        first = await anext(lines)
+    except StopAsyncIteration:  # an empty body (the generator closed the response)
+        raise StreamInterrupted() from None
+    return _primed(first, lines)
 
 
 async def _lines(response: httpx.Response) -> AsyncIterator[Sequence[Delta]]:
@@ -167,6 +175,17 @@ async def _lines(response: httpx.Response) -> AsyncIterator[Sequence[Delta]]:
                 yield _deltas(json.loads(line))
     finally:  # also when the core closes the iterator because the client left
         await response.aclose()
+
+
+async def _primed(
+    first: Sequence[Delta], rest: AsyncGenerator[Sequence[Delta], None]
+) -> AsyncIterator[Sequence[Delta]]:
+    try:
+        yield first
+        async for batch in rest:
+            yield batch
+    finally:
+        await rest.aclose()
 
 
 @hookimpl

@@ -12,7 +12,8 @@ does (two text blocks, two thinking blocks in a row).
 
 from __future__ import annotations
 
-from typing import Union
+from collections.abc import Sequence
+from typing import Protocol, Union
 
 from msgspec import Struct
 
@@ -105,3 +106,18 @@ Delta = Union[
     UsageDelta,
     Finish,
 ]
+
+
+class DeltaStream(Protocol):
+    """What ``gateway_stream`` returns: an async iterator of delta lists that can be closed early.
+
+    The core iterates it until it ends and calls ``aclose()`` when the client goes away, so the upstream stops
+    generating. An async generator is one; SSE plugins get one from :class:`gateway_core.sse.SSEStream`.
+    """
+
+    def __aiter__(self) -> DeltaStream: ...
+
+    async def __anext__(self) -> Sequence[Delta]: ...
+
+    async def aclose(self) -> None:
+        """Stop reading and release the upstream connection (idempotent)."""

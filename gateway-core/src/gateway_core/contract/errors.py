@@ -9,11 +9,17 @@
      +-- PayloadTooLargeError         invalid_request     413
      +-- ResponseTooLargeError        server_error        502  (the upstream's answer is over the limit)
 
-Provider plugins translate their SDK's exceptions at one boundary (the ``gateway_map_error`` hook), mostly
-through :func:`error_for_status`, so every provider maps the same HTTP status the same way.
+Provider plugins translate their SDK's exceptions at one boundary (the ``gateway_map_error`` hook) with the
+helpers below, so every provider maps the same HTTP status, error type, ``Retry-After`` header and transport
+failure the same way; a plugin maps only its own SDK's exception classes (and classifies what only its
+provider's error codes say, such as an exceeded context window: :func:`context_length_exceeded`). The core
+passes a ``GatewayError`` raised by a plugin through unchanged.
 """
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
 
 from ..types import ErrorBody, ErrorEnvelope, ResponseError, encoder
 
@@ -106,6 +112,17 @@ class ModelError(GatewayError):
     status = 500
 
 
+class StreamInterrupted(GatewayError):
+    """The upstream stream ended without the provider's end marker."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the upstream stream ended before the response was complete",
+            code="upstream_stream_interrupted",
+            retryable=True,
+        )
+
+
 def error_for_status(
     status: int,
     message: str,
@@ -119,10 +136,8 @@ def error_for_status(
     """
     if 300 <= status < 400:
         return upstream_redirect(status)
-    text = f"upstream error ({status}): {message}" if message else f"upstream error ({status})"
+    text = _upstream_text(status, message)
     if status == 400 or status == 422:
-        if "context" in message.lower() and ("length" in message.lower() or "window" in message.lower()):
-            return InvalidRequestError(text, code="context_length_exceeded", param="input")
         return InvalidRequestError(text, code="invalid_request")
     if status == 401:
         return GatewayError(text, code="upstream_authentication_failed")
@@ -147,6 +162,85 @@ def error_for_status(
     if status >= 500:
         return GatewayError(text, code="upstream_server_error", retryable=True, retry_after=retry_after)
     return GatewayError(text, code="upstream_error")
+
+
+def _upstream_text(status: int, message: str) -> str:
+    return f"upstream error ({status}): {message}" if message else f"upstream error ({status})"
+
+
+def context_length_exceeded(status: int, message: str) -> InvalidRequestError:
+    """The input does not fit the model's context window (the plugin recognises its provider's way of saying
+    so; the core does not guess from message text)."""
+    return InvalidRequestError(_upstream_text(status, message), code="context_length_exceeded", param="input")
+
+
+ERROR_TYPE_STATUS: dict[str, int] = {
+    # Anthropic's error types (https://docs.anthropic.com/en/api/errors)
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+    # OpenAI's error codes (and those of compatible servers)
+    "invalid_prompt": 400,
+    "context_length_exceeded": 400,
+    "invalid_api_key": 401,
+    "permission_denied": 403,
+    "model_not_found": 404,
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "server_error": 500,
+    "server_is_overloaded": 503,
+    "slow_down": 503,
+}
+"""Upstream error types and codes -> the HTTP status they stand for, for errors that arrive without one
+(inside a 200 body or stream)."""
+
+
+def status_of_error_type(*names: str | None) -> int:
+    """The HTTP status of the first known error type or code among ``names`` (500 if none is known)."""
+    for name in names:
+        status = ERROR_TYPE_STATUS.get(name or "")
+        if status is not None:
+            return status
+    return 500
+
+
+def retry_after_from_headers(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from an upstream answer's ``retry-after`` header, else its ``retry-after-ms``."""
+    seconds = parse_retry_after(headers.get("retry-after"))
+    if seconds is None:
+        milliseconds = parse_retry_after(headers.get("retry-after-ms"))
+        seconds = milliseconds / 1000 if milliseconds is not None else None
+    return seconds
+
+
+def transport_error(error: BaseException) -> GatewayError | None:
+    """A timeout or connection failure below the SDK: asyncio's and the OS's, or one of the HTTP libraries
+    the SDKs use (httpx, httpx2, aiohttp), matched by class; ``None`` for anything else.
+
+    Only libraries already imported are checked (an error cannot come from one that is not), so this imports
+    nothing. Streams raise these while their body is read: the SDKs map transport errors only before it.
+    """
+    if isinstance(error, TimeoutError):  # asyncio's, and aiohttp's timeouts (subclasses)
+        return upstream_timeout()
+    name = type(error).__name__
+    for library_name in ("httpx2", "httpx"):
+        library = sys.modules.get(library_name)
+        if library is not None:
+            if isinstance(error, library.TimeoutException):
+                return upstream_timeout()
+            if isinstance(error, library.TransportError):
+                return upstream_connection_error(f"the connection to the upstream failed ({name})")
+    aiohttp = sys.modules.get("aiohttp")
+    if (aiohttp is not None and isinstance(error, aiohttp.ClientError)) or isinstance(error, ConnectionError):
+        return upstream_connection_error(f"the connection to the upstream failed ({name})")
+    return None
 
 
 def upstream_timeout(message: str = "the upstream did not answer in time") -> GatewayError:

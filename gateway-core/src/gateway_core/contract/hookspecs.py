@@ -28,14 +28,14 @@ Since 0.1.0, all of them but ``gateway_count_tokens`` and ``gateway_list_models`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from ..types import ResponseRequest
-    from .deltas import Delta
+    from .deltas import Delta, DeltaStream
     from .errors import GatewayError
     from .provider import Capabilities, CompactedWindow, ProviderInfo
     from .settings import ProviderSettings
@@ -122,18 +122,20 @@ async def gateway_invoke(client: Any, native: Any, settings: ProviderSettings, o
 
 
 @hookspec(firstresult=True)
-async def gateway_stream(
-    client: Any, native: Any, settings: ProviderSettings, options: Any
-) -> AsyncIterator[Sequence[Delta]]:
-    """Open a streaming call and return an async iterator of delta lists.
+async def gateway_stream(client: Any, native: Any, settings: ProviderSettings, options: Any) -> DeltaStream:
+    """Open a streaming call and return a :class:`gateway_core.DeltaStream`: an async iterator of delta lists
+    with ``aclose()``.
 
-    The coroutine returns once the upstream stream is open (for an SDK that sends the request lazily, pull
-    the first chunk here): an exception raised by the await is a pre-stream error, which the core may retry
-    or fall back on, and answers as plain JSON. The iterator then yields one list of deltas per upstream
-    chunk as it arrives (an empty list is fine) and must end with a ``Finish`` delta; ending without one
-    is reported to the client as an interrupted stream. Exceptions while iterating become an ``error``
-    event and ``response.failed``. When the client disconnects, the core closes the iterator
-    (``aclose()``): close the SDK stream there so the upstream stops generating.
+    A provider that streams SSE returns ``await SSEStream.open(body, close, parser)``
+    (:class:`gateway_core.sse.SSEStream`) and writes only the :class:`~gateway_core.sse.StreamParser` of its
+    format: the driver decides, the same for every provider, what errors, an EOF and priming do.
+
+    The coroutine returns once the upstream stream has produced its first deltas: an exception raised by the
+    await is a pre-stream error, which the core may retry or fall back on, and answers as plain JSON. The
+    iterator then yields one list of deltas per upstream chunk as it arrives and must end with a ``Finish``
+    delta; ending without one is reported to the client as an interrupted stream. Exceptions while iterating
+    become an ``error`` event and ``response.failed``. When the client disconnects, the core closes the
+    iterator (``aclose()``): close the SDK stream there so the upstream stops generating.
     """
 
 
@@ -175,9 +177,13 @@ async def gateway_list_models(client: Any, settings: ProviderSettings, options: 
 def gateway_map_error(error: BaseException, settings: ProviderSettings, options: Any) -> GatewayError | None:
     """Map an exception raised by this provider's SDK to a :class:`gateway_core.GatewayError`.
 
-    This is the provider's one error boundary. Map by exception class and HTTP status (most statuses
-    through :func:`gateway_core.error_for_status`), mark timeouts and connection errors retryable,
-    and copy ``Retry-After``. Return ``None`` for exceptions you do not recognise: the core answers those
-    with a generic ``server_error`` and logs them. Never put the API key in a message; the core also
-    redacts the instance's key from every message as a second line of defence.
+    This is the provider's one error boundary: map your own SDK's exception classes, and leave the rest to
+    the shared helpers of the contract (importable from :mod:`gateway_core`): ``error_for_status`` (HTTP
+    status -> error), ``status_of_error_type`` (an in-band error's type or code -> status),
+    ``retry_after_from_headers``, ``transport_error`` (httpx, httpx2, aiohttp, asyncio timeouts and connection
+    failures, by class) and ``context_length_exceeded`` (for the provider's own way of saying so). A
+    ``GatewayError`` the plugin raised itself never reaches this hook: the core passes it through. Return
+    ``None`` for exceptions you do not recognise: the core answers those with a generic ``server_error`` and
+    logs them. Never put the API key in a message; the core also redacts the instance's key from every
+    message as a second line of defence.
     """

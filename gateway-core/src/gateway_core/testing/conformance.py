@@ -28,6 +28,7 @@ import pytest
 
 from ..app import create_app
 from ..config import config_from_data
+from ..echo import TEXT_BEFORE_ERROR
 from ..provider import Capabilities
 from .chat_conformance import ChatCompletionsConformance
 from .client import PDF_DATA_URL, PNG_DATA_URL, GatewayClient
@@ -311,13 +312,36 @@ class ProviderConformance(ChatCompletionsConformance, MessagesConformance):
         assert error["type"] == "too_many_requests"
 
     def test_stream_cut_mid_way(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        """An EOF without the provider's end marker: what arrived is delivered, then an interrupted stream."""
         if not capabilities.streaming:
             pytest.skip("the provider does not stream")
         events, terminal = gateway.stream(self.body("cut!"))
+        assert any(event["type"] == "response.output_text.delta" for event in events)
         assert [event["type"] for event in events[-2:]] == ["error", "response.failed"]
         assert events[-2]["error"]["type"] == "server_error"
-        assert terminal["status"] == "failed" and terminal["error"]["code"]
+        assert events[-2]["error"]["code"] == "upstream_stream_interrupted"
+        assert terminal["status"] == "failed" and terminal["error"]["code"] == "upstream_stream_interrupted"
         assert self.api_key not in json.dumps(events)
+
+    def test_stream_inband_error_before_any_delta(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        """An in-band error before the first delta is a pre-stream error (retryable, answered as JSON): the
+        stream is primed inside ``gateway_stream``'s await."""
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        error = gateway.error(self.body("inband-error:429", stream=True), 429)
+        assert error["type"] == "too_many_requests"
+
+    def test_stream_text_then_inband_error_in_one_read(self, gateway: GatewayClient,
+                                                       capabilities: Capabilities) -> None:
+        """Text and an in-band error in the same upstream read: the text is delivered, then the stream fails."""
+        if not capabilities.streaming:
+            pytest.skip("the provider does not stream")
+        events, terminal = gateway.stream(self.body("text-then-error:429"))
+        deltas = [event["delta"] for event in events if event["type"] == "response.output_text.delta"]
+        assert "".join(deltas) == TEXT_BEFORE_ERROR
+        assert [event["type"] for event in events[-2:]] == ["error", "response.failed"]
+        assert events[-2]["error"]["type"] == "too_many_requests"
+        assert terminal["status"] == "failed" and output_text(terminal) == TEXT_BEFORE_ERROR
 
     # -- conversation state (stored responses) ---------------------------------------------------------
 

@@ -7,13 +7,14 @@ only when a client is created.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
-from gateway_core import GatewayError, NativeRequest, ProviderInfo, ProviderSettings, hookimpl
+from gateway_core import DeltaStream, GatewayError, NativeRequest, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.contract import deltas as d
+from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
 from gateway_core.upstream import NO_REDIRECTS_HTTPX, read_bounded
 
@@ -21,7 +22,7 @@ from . import errors, translate
 from .options import AnthropicOptions
 from .passthrough import passthrough
 from .response import message_deltas
-from .stream import DeltaStream
+from .stream import MessagesStreamParser
 
 
 @hookimpl
@@ -82,12 +83,13 @@ async def gateway_invoke(client: Any, native: dict[str, Any], settings: Provider
 
 
 @hookimpl
-async def gateway_stream(client: Any, native: dict[str, Any]) -> AsyncIterator[Sequence[d.Delta]]:
-    """Open the upstream SSE stream (status errors raise here, before any event) and return the iterator of
-    delta batches over its raw bytes."""
+async def gateway_stream(client: Any, native: dict[str, Any]) -> DeltaStream:
+    """The raw SSE body through the core's driver (status errors, and errors before the first deltas, raise
+    here)."""
     manager = client.messages.with_streaming_response.create(**native, stream=True)
     response = await manager.__aenter__()
-    return DeltaStream(response, native["model"])
+    parser = MessagesStreamParser(native["model"])
+    return await SSEStream.open(response.http_response.aiter_bytes(), response.close, parser)
 
 
 @hookimpl

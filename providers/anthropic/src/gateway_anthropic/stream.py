@@ -1,4 +1,4 @@
-"""The raw Messages API event stream (SSE bytes) -> batches of deltas, one batch per network read.
+"""The raw Messages API event stream (SSE events) -> deltas, one batch per network read.
 
 Events: ``message_start`` (input usage), ``content_block_start`` / ``_delta`` /
 ``_stop`` per block (text, thinking, redacted_thinking, tool_use), ``message_delta`` (stop reason,
@@ -8,14 +8,9 @@ gateway error, which the core turns into an ``error`` event and ``response.faile
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
-
 from msgspec import Struct, json
 
-from gateway_core import GatewayError
 from gateway_core.contract import deltas as d
-from gateway_core.sse import SSEDecoder
 
 from .errors import stream_error
 from .response import (
@@ -64,31 +59,25 @@ class Event(Struct, gc=False):
 _decode_event = json.Decoder(Event).decode
 
 
-class DeltaStream:
-    """Async iterator of delta batches over an open raw streaming response; ``aclose()`` closes it (and so
-    stops the upstream generation), also when iteration never started."""
+class MessagesStreamParser:
+    """The Messages API event stream -> deltas (the :class:`gateway_core.sse.StreamParser` the core's driver
+    reads it with); ``message_stop`` is the end marker."""
 
     __slots__ = (
         "_arguments",
-        "_chunks",
-        "_closed",
-        "_decoder",
-        "_error",
         "_kind",
         "_model",
         "_previous",
-        "_response",
         "_signature",
         "_stop_details",
         "_stop_reason",
         "_thinking",
         "_usage",
+        "done",
     )
 
-    def __init__(self, response: Any, model: str) -> None:
-        self._response = response
-        self._chunks: AsyncIterator[bytes] = response.http_response.aiter_bytes()
-        self._decoder = SSEDecoder()
+    def __init__(self, model: str) -> None:
+        self.done = False
         self._model = model
         self._kind = ""  # type of the open content block
         self._previous = ""  # type of the last closed content block
@@ -97,45 +86,15 @@ class DeltaStream:
         self._arguments = False
         self._stop_reason: str | None = None
         self._stop_details: StopDetails | None = None
-        self._closed = False
-        self._error: GatewayError | None = None
         self._usage: UsageBody | None = None
 
-    def __aiter__(self) -> DeltaStream:
-        return self
+    def feed(self, events: list[tuple[str, bytes]], out: list[d.Delta]) -> None:
+        """Append the deltas of the events of one read. Raises the mapped error of an ``error`` event."""
+        for name, data in events:
+            self._event(name, data, out)
 
-    async def __anext__(self) -> list[d.Delta]:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        if self._closed:
-            raise StopAsyncIteration
-        try:
-            async for chunk in self._chunks:
-                events = self._decoder.feed(chunk)
-                if events:
-                    out: list[d.Delta] = []
-                    for name, data in events:
-                        try:
-                            self._event(name, data, out)
-                        except GatewayError as error:
-                            if not out:
-                                raise
-                            self._error = error  # deliver what came before the error event first
-                            await self.aclose()
-                            break
-                    return out
-        except BaseException:
-            await self.aclose()
-            raise
-        await self.aclose()
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        """Close the upstream response (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            await self._response.close()
+    def end(self, out: list[d.Delta]) -> None:
+        """At EOF before ``message_stop``: nothing (the stream was cut)."""
 
     def _event(self, name: str, data: bytes, out: list[d.Delta]) -> None:
         if name == "ping":
@@ -166,6 +125,7 @@ class DeltaStream:
                 out.append(usage_delta(self._merge_usage(event.usage)))
         elif kind == "message_stop":
             out.extend(finish(self._stop_reason, self._stop_details))
+            self.done = True
         elif kind == "error":
             detail = event.error or ErrorDetail()
             raise stream_error(detail.type, detail.message)

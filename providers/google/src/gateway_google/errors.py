@@ -1,39 +1,35 @@
-"""The one error boundary: google-genai / transport exceptions -> gateway errors."""
+"""The one error boundary: google-genai, google-auth and transport exceptions -> gateway errors.
+
+Mapped by class: the SDK's ``errors.APIError`` (``ClientError`` / ``ServerError``) by status, google-auth's
+``GoogleAuthError``, and the transport's timeouts and connection failures through the core's
+:func:`gateway_core.errors.transport_error`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway_core import GatewayError, error_for_status, parse_retry_after, upstream_connection_error, upstream_timeout
+from gateway_core import (
+    GatewayError,
+    context_length_exceeded,
+    error_for_status,
+    parse_retry_after,
+    retry_after_from_headers,
+    transport_error,
+)
 
 
 def map_error(error: BaseException) -> GatewayError | None:
-    """Map an SDK or transport exception; ``None`` for anything unrecognised."""
-    if isinstance(error, GatewayError):
-        return error
-    from google.genai import errors as genai_errors
+    """Map an SDK, auth or transport exception; ``None`` for anything unrecognised."""
+    from google.auth.exceptions import GoogleAuthError  # both already loaded by the client
+    from google.genai.errors import APIError
 
-    if isinstance(error, genai_errors.APIError):
+    if isinstance(error, APIError):
         return _api_error(error)
-    if isinstance(error, TimeoutError):  # asyncio/aiohttp timeouts (asyncio.TimeoutError is TimeoutError)
-        return upstream_timeout()
-    module = type(error).__module__
-    if module.startswith("aiohttp"):
-        name = type(error).__name__
-        if "Timeout" in name:
-            return upstream_timeout()
-        return upstream_connection_error(f"the connection to the upstream failed ({name})")
-    if module.startswith(("httpx", "httpx2")):
-        name = type(error).__name__
-        if "Timeout" in name:
-            return upstream_timeout()
-        return upstream_connection_error(f"the connection to the upstream failed ({name})")
-    if module.startswith("google.auth"):
+    if isinstance(error, GoogleAuthError):
         return GatewayError(f"Google authentication failed ({type(error).__name__})",
                             code="upstream_authentication_failed")
-    if isinstance(error, ConnectionError):
-        return upstream_connection_error()
-    return None
+    return transport_error(error)
 
 
 def _api_error(error: Any) -> GatewayError:
@@ -41,13 +37,11 @@ def _api_error(error: Any) -> GatewayError:
     message = error.message or (error.status or "")
     if not isinstance(message, str):
         message = str(message)
-    retry_after = None
     headers = getattr(getattr(error, "response", None), "headers", None)
-    if headers is not None:
-        retry_after = parse_retry_after(headers.get("retry-after"))
+    retry_after = retry_after_from_headers(headers) if headers is not None else None
     if retry_after is None:
         retry_after = _retry_delay(error.details)
-    return error_for_status(status, message, retry_after=retry_after, upstream_type=error.status)
+    return _classified(status, message, retry_after, error.status)
 
 
 def _retry_delay(details: Any) -> float | None:
@@ -67,6 +61,13 @@ def chunk_error(payload: dict[str, Any]) -> GatewayError:
     status = code if isinstance(code, int) and 400 <= code < 600 else 500
     message = payload.get("message")
     upstream_type = payload.get("status")
-    return error_for_status(status, message if isinstance(message, str) else "error in the stream",
-                            retry_after=_retry_delay(payload),
-                            upstream_type=upstream_type if isinstance(upstream_type, str) else None)
+    return _classified(status, message if isinstance(message, str) else "error in the stream", _retry_delay(payload),
+                       upstream_type if isinstance(upstream_type, str) else None)
+
+
+def _classified(status: int, message: str, retry_after: float | None, upstream_type: str | None) -> GatewayError:
+    """Gemini says an input is over the context window with 400 ``INVALID_ARGUMENT``, ``The input token count
+    (N) exceeds the maximum number of tokens allowed (M).``"""
+    if status == 400 and "input token count" in message:
+        return context_length_exceeded(status, message)
+    return error_for_status(status, message, retry_after=retry_after, upstream_type=upstream_type)

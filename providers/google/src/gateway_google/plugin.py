@@ -7,11 +7,12 @@ Hook implementations only; the work is in ``translate`` (request), ``response`` 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from gateway_core import GatewayError, ProviderInfo, ProviderSettings, hookimpl
+from gateway_core import DeltaStream, GatewayError, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.contract import deltas as d
+from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
 from gateway_core.upstream import NO_REDIRECTS_ANY
 
@@ -19,7 +20,7 @@ from . import _sdk
 from .errors import map_error
 from .options import GoogleOptions
 from .response import response_deltas
-from .stream import open_stream
+from .stream import GeminiStreamParser
 from .translate import GeminiRequest, translate
 
 
@@ -105,10 +106,11 @@ async def gateway_invoke(client: GoogleClient, native: GeminiRequest) -> Sequenc
 
 
 @hookimpl
-async def gateway_stream(client: GoogleClient, native: GeminiRequest) -> AsyncIterator[Sequence[d.Delta]]:
-    """``streamGenerateContent?alt=sse``; returns after the first chunk arrived (errors surface here)."""
+async def gateway_stream(client: GoogleClient, native: GeminiRequest) -> DeltaStream:
+    """``streamGenerateContent?alt=sse`` through the core's driver; returns after the first deltas arrived
+    (errors before them raise here)."""
     raw = await _sdk.post_stream(client.api, f"{native.model_path}:streamGenerateContent?alt=sse", native.body)
-    return await open_stream(raw, native.model)
+    return await SSEStream.open(raw.chunks(), raw.close, GeminiStreamParser(native.model))
 
 
 @hookimpl

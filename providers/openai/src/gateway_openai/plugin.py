@@ -6,10 +6,20 @@ Registered through the ``gateway_provider`` entry point. The openai SDK is impor
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from gateway_core import Capabilities, CompactedWindow, Delta, GatewayError, ProviderInfo, ProviderSettings, hookimpl
+from gateway_core import (
+    Capabilities,
+    CompactedWindow,
+    Delta,
+    DeltaStream,
+    GatewayError,
+    ProviderInfo,
+    ProviderSettings,
+    hookimpl,
+)
+from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
 from gateway_core.upstream import NO_REDIRECTS_HTTPX, read_bounded
 
@@ -55,16 +65,15 @@ class OpenAIClient:
         finally:
             await answer.aclose()
 
-    async def open(self, body: dict[str, Any]) -> stream.RawStream:
-        """POST ``body`` with ``stream: true``; the open, unread byte stream (errors before it propagate)."""
+    async def open(self, body: dict[str, Any]) -> SSEStream:
+        """POST ``body`` with ``stream: true``; the stream once its first deltas arrived (errors before them
+        propagate)."""
         opened = await self.sdk.post(  # type: ignore[call-overload]
             self.path, body={**body, "stream": True}, cast_to=self._response_type,
                                      options=self.options, stream=True, stream_cls=self._stream_cls)
-        return stream.RawStream(opened.aiter_bytes(), opened.aclose)  # cast_to wins: the unread httpx2.Response
-
-    def parser(self) -> stream.Parser:
-        """A fresh stream parser for this mode."""
-        return stream.ResponsesStreamParser() if self.mode == "responses" else stream.ChatStreamParser()
+        # cast_to wins: the unread httpx2.Response
+        parser = stream.ResponsesStreamParser() if self.mode == "responses" else stream.ChatStreamParser()
+        return await SSEStream.open(opened.aiter_bytes(), opened.aclose, parser)
 
 
 @hookimpl
@@ -133,9 +142,9 @@ async def gateway_invoke(client: OpenAIClient, native: dict[str, Any]) -> Sequen
 
 
 @hookimpl
-async def gateway_stream(client: OpenAIClient, native: dict[str, Any]) -> AsyncIterator[Sequence[Delta]]:
-    """Open the raw SSE stream (errors before the first byte propagate); iterate delta batches."""
-    return stream.iterate(await client.open(native), client.parser())
+async def gateway_stream(client: OpenAIClient, native: dict[str, Any]) -> DeltaStream:
+    """The raw SSE stream through the core's driver (errors before the first deltas propagate)."""
+    return await client.open(native)
 
 
 @hookimpl

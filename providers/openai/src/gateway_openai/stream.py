@@ -1,13 +1,12 @@
-"""Upstream SSE streams (raw bytes, split by :class:`gateway_core.sse.SSEDecoder`) -> delta batches.
+"""The two OpenAI stream formats -> deltas: one :class:`gateway_core.sse.StreamParser` each, for the core's driver.
 
-One parser per stream; ``feed`` turns the events of one network read into one list of deltas. A stream
-that reaches EOF without its end marker (``response.completed``/``incomplete``, or chat ``[DONE]``) yields
-no ``Finish``, which the core reports as an interrupted stream (``error`` + ``response.failed``).
+One parser per stream; ``feed`` turns the events of one network read into deltas. A stream that reaches EOF
+without its end marker (``response.completed``/``incomplete``, or chat ``[DONE]``) gets no ``Finish``, which
+the core reports as an interrupted stream (``error`` + ``response.failed``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -15,7 +14,6 @@ from msgspec import Struct
 
 from gateway_core.contract import deltas as d
 from gateway_core.ids import new_call_id
-from gateway_core.sse import SSEDecoder
 
 from .errors import error_from_body
 from .response import (
@@ -64,9 +62,9 @@ class ResponsesStreamParser:
         self.done = False
         self._streamed = False  # whether the current item's text came as deltas
 
-    def feed(self, events: list[tuple[str, bytes]]) -> list[d.Delta]:
-        """The deltas of a batch of ``(event, data)`` pairs. Raises the mapped error of an upstream failure."""
-        out: list[d.Delta] = []
+    def feed(self, events: list[tuple[str, bytes]], out: list[d.Delta]) -> None:
+        """Append the deltas of a batch of ``(event, data)`` pairs. Raises the mapped error of an upstream
+        failure."""
         for _, data in events:
             event = _decode_event(data)
             kind = event.type
@@ -102,7 +100,6 @@ class ResponsesStreamParser:
             elif kind == "error":
                 error = event.error or UpstreamError(message=event.message, code=event.code)
                 raise error_from_body(error.code, error.message, error.type)
-        return out
 
     def _item_done(self, item: Item, out: list[d.Delta]) -> None:
         kind = item.type
@@ -125,9 +122,8 @@ class ResponsesStreamParser:
             out.append(d.ItemBreak())
         self._streamed = False
 
-    def end(self) -> list[d.Delta]:
-        """Deltas at EOF: none (without a terminal event the stream was cut)."""
-        return []
+    def end(self, out: list[d.Delta]) -> None:
+        """At EOF: nothing (without a terminal event the stream was cut)."""
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -161,14 +157,13 @@ class ChatStreamParser:
         self._reason: str | None = None
         self._seen_reason = False
 
-    def feed(self, events: list[tuple[str, bytes]]) -> list[d.Delta]:
-        """The deltas of a batch of SSE events. Raises the mapped error of an in-band ``error``."""
-        out: list[d.Delta] = []
+    def feed(self, events: list[tuple[str, bytes]], out: list[d.Delta]) -> None:
+        """Append the deltas of a batch of SSE events. Raises the mapped error of an in-band ``error``."""
         for _, data in events:
             if data == b"[DONE]":
                 out.append(chat_finish(self._reason))
                 self.done = True
-                return out
+                return
             chunk = decode_chat(data)
             if chunk.error is not None:
                 error = chunk.error
@@ -193,7 +188,6 @@ class ChatStreamParser:
             usage: ChatUsage | None = chunk.usage
             if usage is not None:
                 out.append(usage.delta())
-        return out
 
     def _fragment(self, index: int, call_id: str | None, function: Function, out: list[d.Delta]) -> None:
         call = self._calls.get(index)
@@ -224,38 +218,8 @@ class ChatStreamParser:
             out.append(d.FunctionCallArgumentsDelta("".join(call.pending)))
             call.pending = []
 
-    def end(self) -> list[d.Delta]:
-        """Deltas at EOF without ``[DONE]``: a finish only if a ``finish_reason`` already arrived."""
+    def end(self, out: list[d.Delta]) -> None:
+        """At EOF without ``[DONE]``: a finish only if a ``finish_reason`` already arrived."""
         if self._seen_reason:
             self.done = True
-            return [chat_finish(self._reason)]
-        return []
-
-
-Parser = ResponsesStreamParser | ChatStreamParser
-
-
-class RawStream:
-    """An open upstream response: its byte iterator and the coroutine function that closes it."""
-
-    __slots__ = ("chunks", "close")
-
-    def __init__(self, chunks: AsyncIterator[bytes], close: Callable[[], Awaitable[None]]) -> None:
-        self.chunks = chunks
-        self.close = close
-
-
-async def iterate(raw: RawStream, parser: Parser) -> AsyncIterator[Sequence[d.Delta]]:
-    """Delta batches of an open stream, one per network read that completed events; closes the response
-    at the end, on an error, or when the core closes the iterator (client gone)."""
-    decoder = SSEDecoder()
-    try:
-        async for chunk in raw.chunks:
-            events = decoder.feed(chunk)
-            if events:
-                yield parser.feed(events)
-                if parser.done:
-                    return
-        yield parser.end()
-    finally:
-        await raw.close()
+            out.append(chat_finish(self._reason))

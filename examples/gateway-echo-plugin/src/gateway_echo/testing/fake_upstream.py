@@ -70,6 +70,13 @@ async def _stream(reply: EchoReply, max_words: int) -> AsyncIterator[bytes]:
     yield _line({"done": {"finish": _finish(reply, max_words), "usage": usage}})
 
 
+async def _inband_error(reply: EchoReply) -> AsyncIterator[bytes]:
+    """The echo protocol's in-band errors: the text lines (if any) and the error line, in one write."""
+    status = reply.inband_error or 500
+    lines = [_line({"text": piece}) for piece in chunk_text(reply.text)] if reply.text else []
+    yield b"".join([*lines, _line({"error": {"status": status, "message": f"fake in-band error {status}"}})])
+
+
 async def generate(request: Request) -> Response:
     """``POST /generate``."""
     if not request.headers.get("authorization", "").startswith("Bearer "):
@@ -80,6 +87,8 @@ async def generate(request: Request) -> Response:
     if reply.error_status is not None:
         return _error(reply.error_status, f"fake upstream error {reply.error_status}")
     max_words = body.get("max_words") or 4096
+    if body.get("stream") and reply.inband_error is not None:
+        return StreamingResponse(_inband_error(reply), media_type="application/x-ndjson")
     if body.get("stream"):
         return StreamingResponse(_stream(reply, max_words), media_type="application/x-ndjson")
     answer: dict[str, Any] = {"reasoning": reply.reasoning, "finish": _finish(reply, max_words),

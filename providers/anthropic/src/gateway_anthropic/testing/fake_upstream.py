@@ -262,6 +262,23 @@ async def _sse(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: 
     yield _frame("message_stop", {"type": "message_stop"})
 
 
+async def _inband_error(body: dict[str, Any], text: str | None, status: int, usage: dict[str, Any]) -> Any:
+    """The echo protocol's in-band errors: the ``error`` event as the first one, or after ``message_start``
+    in one write with a text block's start and deltas."""
+    error = _frame("error", {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"),
+                                                       "message": f"fake in-band error {status}"}})
+    if not text:
+        yield error
+        return
+    yield _frame("message_start", {"type": "message_start", "message": _message(body, [], None, usage)})
+    start = _frame("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}})
+    deltas = [_frame("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                             "delta": {"type": "text_delta", "text": piece}})
+              for piece in chunk_text(text)]
+    yield b"".join([start, *deltas, error])
+
+
 async def messages(request: Request) -> Response:
     """``POST /v1/messages``."""
     if not (request.headers.get("x-api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
@@ -280,6 +297,9 @@ async def messages(request: Request) -> Response:
         return _error(reply.error_status, f"fake upstream error {reply.error_status}")
     blocks, stop_reason, usage = _plan(body, echo, reply)
     headers = {"request-id": f"req_{uuid.uuid4().hex[:24]}"}
+    if body.get("stream") and reply.inband_error is not None:
+        return StreamingResponse(_inband_error(body, reply.text, reply.inband_error, usage),
+                                 media_type="text/event-stream", headers=headers)
     if body.get("stream"):
         return StreamingResponse(_sse(body, blocks, stop_reason, usage, reply),
                                  media_type="text/event-stream", headers=headers)

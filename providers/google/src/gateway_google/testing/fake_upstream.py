@@ -186,6 +186,13 @@ async def _stream(reply: EchoReply, parts: list[dict[str, Any]], finish: str, th
         return _frame({"candidates": [{"content": {"role": "model", "parts": chunk_parts}, "index": 0, **extra}],
                        "modelVersion": model, "responseId": "fake-response-id"})
 
+    if reply.inband_error is not None:  # the echo protocol's in-band errors: text (if any) and error in one write
+        status = reply.inband_error
+        error = _frame({"error": {"code": status, "message": f"fake in-band error {status}",
+                                  "status": STATUS_NAMES.get(status, "UNKNOWN")}})
+        pieces = chunk_text(reply.text) if reply.text else []
+        yield b"".join([*(chunk([{"text": piece}]) for piece in pieces), error])
+        return
     if prompt == "stream-error!":
         yield chunk([{"text": "partial "}])
         await asyncio.sleep(0.01)

@@ -299,11 +299,27 @@ async def responses_endpoint(request: Request) -> Response:
     await asyncio.sleep(reply.delay)
     if reply.error_status is not None:
         return _error(reply.error_status)
+    if body.get("stream") and reply.inband_error is not None:
+        return _sse_response(_responses_inband_error(body, reply))
     if body.get("stream"):
         return _sse_response(_responses_stream(body, reply))
     status = "incomplete" if reply.finish == "length" else "completed"
     return JSONResponse(_resource(body, status, _responses_items(reply, status), _usage(reply)),
                         headers={"x-request-id": f"req_{_hex()}"})
+
+
+async def _responses_inband_error(body: dict[str, Any], reply: EchoReply) -> AsyncIterator[bytes]:
+    """The echo protocol's in-band errors: after ``response.created``, one write with the text deltas (if any)
+    and the ``error`` event."""
+    yield _sse("response.created", {"type": "response.created", "sequence_number": 0,
+                                    "response": _resource(body, "in_progress", [], None)})
+    status = reply.inband_error or 500
+    deltas = [_sse("response.output_text.delta", {"type": "response.output_text.delta", "sequence_number": 1,
+                                                  "item_id": "msg_1", "output_index": 0, "content_index": 0,
+                                                  "delta": piece, "logprobs": []})
+              for piece in chunk_text(reply.text)] if reply.text else []
+    yield b"".join([*deltas, _sse("error", {"type": "error", "sequence_number": 2, "code": _ERROR_CODES.get(status),
+                                            "message": f"fake in-band error {status}", "param": None})])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -373,6 +389,8 @@ async def chat_endpoint(request: Request) -> Response:
     if reply.error_status is not None:
         return _error(reply.error_status)
     tool_ids = request.app.state.tool_ids
+    if body.get("stream") and reply.inband_error is not None:
+        return _sse_response(_chat_inband_error(reply))
     if body.get("stream"):
         return _sse_response(_chat_stream(body, reply, tool_ids))
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None, "annotations": []}
@@ -401,6 +419,17 @@ async def models_endpoint(request: Request) -> Response:
     data = [{"id": name, "object": "model", "created": 1700000000, "owned_by": "openai"}
             for name in ("gpt-4o-mini", "gpt-5")]
     return JSONResponse({"object": "list", "data": data})
+
+
+async def _chat_inband_error(reply: EchoReply) -> AsyncIterator[bytes]:
+    """The echo protocol's in-band errors: one write with the text chunks (if any) and the error chunk."""
+    status = reply.inband_error or 500
+    chunks = [_sse(None, {"id": "chatcmpl-x", "object": "chat.completion.chunk", "created": 0, "model": UPSTREAM_MODEL,
+                          "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+              for piece in chunk_text(reply.text)] if reply.text else []
+    error = {"message": f"fake in-band error {status}", "type": _ERROR_TYPES.get(status, "server_error"),
+             "code": _ERROR_CODES.get(status)}
+    yield b"".join([*chunks, _sse(None, {"error": error})])
 
 
 def create_app(*, tool_ids: bool = True) -> Starlette:
