@@ -122,20 +122,27 @@ class ResponsesEndpoint:
                 if data:
                     await send({"type": "http.response.body", "body": data, "more_body": not builder.done})
 
-            pump = asyncio.ensure_future(self.responder.drive(run, write))
-            watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
-            if pump.done():
-                watch.cancel()
-                pump.result()
-                return
-            pump.cancel()  # the client left: stop the upstream generation (leaving the block closes it)
-            with contextlib.suppress(BaseException):
-                await pump
-            exchange = current_exchange.get()
-            if exchange is not None:
-                exchange.disconnected = True
-            logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
+            await forward_stream(self.responder, run, write, receive)
+
+
+async def forward_stream(responder: Responder, run: Any, write: Any, receive: Any) -> None:
+    """Drive ``run`` through ``write`` until it ends, or until the client leaves: then the upstream generation
+    is stopped (leaving the caller's ``Responder.stream`` block closes it) and the exchange says so. Every
+    streaming dialect forwards its stream through here."""
+    pump = asyncio.ensure_future(responder.drive(run, write))
+    watch = asyncio.ensure_future(_wait_for_disconnect(receive))
+    await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+    if pump.done():
+        watch.cancel()
+        pump.result()
+        return
+    pump.cancel()  # the client left: stop the upstream generation
+    with contextlib.suppress(BaseException):
+        await pump
+    exchange = current_exchange.get()
+    if exchange is not None:
+        exchange.disconnected = True
+    logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
 
 
 _HEADER_MODEL_LIMIT = 256

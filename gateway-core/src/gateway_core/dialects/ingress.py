@@ -10,14 +10,12 @@ its own frames: no Open Responses event is encoded and re-parsed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from ..app import _SSE_HEADERS, _send, _target_headers, _wait_for_disconnect
+from ..app import _SSE_HEADERS, _send, _target_headers, forward_stream
 from ..body import BodyReader, ClientDisconnected
 from ..deltas import Delta
 from ..errors import GatewayError
@@ -156,14 +154,4 @@ class DialectEndpoint:
                 if data:
                     await send({"type": "http.response.body", "body": data, "more_body": True})
 
-            pump = asyncio.ensure_future(self.responder.drive(run, write))
-            watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-            await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
-            if pump.done():
-                watch.cancel()
-                pump.result()
-                return
-            pump.cancel()  # the client left: stop the upstream generation (leaving the block closes it)
-            with contextlib.suppress(BaseException):
-                await pump
-            logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
+            await forward_stream(self.responder, run, write, receive)
