@@ -112,13 +112,6 @@ class Pricing:
         price = self.price_of(kind, instance, model)
         return None if price is None else price.cost(usage)
 
-    def per_million(self, kind: str, instance: str, model: str) -> float | None:
-        """Input plus output price per million tokens (what the ``cheapest`` policy orders by)."""
-        price = self.price_of(kind, instance, model)
-        if price is None:
-            return None
-        sample = TokenCounts(input=1_000_000, output=1_000_000)
-        return price.cost(sample)
 
 
 def _lookup(kind: str, model: str) -> _Table | None:
