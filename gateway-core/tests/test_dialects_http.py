@@ -88,3 +88,13 @@ def test_messages_transport_errors(gateway: httpx.Client) -> None:
     assert messages_error(gateway.post("/v1/messages", json=big), 413)["type"] == "request_too_large"
     unknown = gateway.post("/v1/messages", json={"model": "nobody-serves-this", "max_tokens": 5, "messages": user("x")})
     assert messages_error(unknown, 404)["type"] == "not_found_error"
+
+
+@pytest.mark.parametrize("model", ["mock\nforged log line", "mock\x00", "m" * 300])
+def test_every_dialect_refuses_a_model_name_the_wire_types_would_refuse(gateway: httpx.Client, model: str) -> None:
+    """A newline in a model name once reached a response header through the dialects (a dropped connection)."""
+    error = chat_error(gateway.post("/v1/chat/completions", json={"model": model, "messages": user("hi")}), 400)
+    assert error["param"] == "model"
+    error = messages_error(gateway.post("/v1/messages", json={"model": model, "max_tokens": 5,
+                                                              "messages": user("hi")}), 400)
+    assert "model" in error["message"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from .routing import Route, Target
 from .stream import ResponseBuilder
 from .timeouts import timeout_after
 from .types import (
+    NAME_PATTERN,
     Compaction,
     InputFile,
     InputImage,
@@ -220,8 +222,16 @@ def _closing(iterator: Any) -> contextlib.AbstractAsyncContextManager[Any]:
     return contextlib.aclosing(iterator) if hasattr(iterator, "aclose") else contextlib.nullcontext(iterator)
 
 
+_NAME = re.compile(NAME_PATTERN)
+
+
 def check_supported(request: ResponseRequest) -> None:
-    """Refuse what the gateway does not implement, with a clean 400."""
+    """Refuse what the gateway does not implement, with a clean 400; and model or provider names the
+    request's dialect built without the wire types' checks (at most 256 characters, no control characters)."""
+    for param, name in (("model", request.model), ("provider", request.provider)):
+        if name is not None and (len(name) > 256 or _NAME.match(name) is None):
+            raise InvalidRequestError(f"'{param}' must be at most 256 characters with no control characters",
+                                      code="invalid_value", param=param)
     if request.background:
         raise InvalidRequestError("background responses are not supported", code="unsupported_parameter",
                                   param="background")

@@ -17,7 +17,9 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 ImageDetail = Literal["low", "high", "auto"]
 NonNegative = Annotated[int, Meta(ge=0)]
-Name = Annotated[str, Meta(max_length=256, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")]
+NAME_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+"""Model and provider names: no C0 or C1 control characters."""
+Name = Annotated[str, Meta(max_length=256, pattern=NAME_PATTERN)]
 """A model or provider name: at most 256 characters, no control characters (they reach headers and logs)."""
 Count = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 """A positive count that every upstream can take (32-bit)."""
