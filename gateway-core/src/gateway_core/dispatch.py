@@ -150,9 +150,9 @@ class Dispatcher:
                 tried += 1
                 span = self.observers.attempt_span(exchange, target, request, streaming)
                 began = monotonic()
+                own_timeout = target.first_byte_timeout if streaming else target.timeout
                 try:
-                    async with timeout_after(min(target.first_byte_timeout if streaming else target.timeout,
-                                                 remaining)), self.observers.during(span):
+                    async with timeout_after(min(own_timeout, remaining)), self.observers.during(span):
                         if streaming:
                             result: Sequence[Delta] | AsyncIterator[Sequence[Delta]] = (
                                 await target.instance.stream(native))
@@ -162,6 +162,11 @@ class Dispatcher:
                     if exchange is not None:
                         exchange.upstream_seconds += monotonic() - began
                     state.in_flight -= 1
+                    if isinstance(exc, TimeoutError) and remaining < own_timeout and last_error is not None:
+                        # the request deadline, not the target, cut this attempt short: the client learns
+                        # why the earlier attempts failed rather than that the last one ran out of time
+                        self.observers.attempt_failed(span, target, last_error)
+                        raise last_error from None
                     error = (upstream_timeout(f"provider '{target.instance.name}' did not answer in time")
                              if isinstance(exc, TimeoutError) else target.instance.map_error(exc))
                     self.observers.attempt_failed(span, target, error)
