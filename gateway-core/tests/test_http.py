@@ -98,7 +98,7 @@ def test_unknown_provider(gateway: httpx.Client, openresponses: Any) -> None:
         ({"model": "mock", "input": [{"role": "user", "content": 3}]}, "input[0].content"),
         ({"model": "mock", "input": "hi", "temperature": "hot"}, "temperature"),
         ({"model": "mock", "input": "hi", "temperature": 7}, "temperature"),
-        ({"model": "mock", "input": "hi", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+        ({"model": "mock", "input": "hi", "tools": [{"type": "teleport"}]}, "tools[0].type"),
         ({"model": "mock", "input": "hi", "stream": "yes"}, "stream"),
         ({"model": 12, "input": "hi"}, "model"),
         ({"model": "mock", "input": [{"type": "message", "role": "robot", "content": "x"}]}, "input[0].role"),

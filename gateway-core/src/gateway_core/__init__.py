@@ -10,6 +10,7 @@ from .contract import (
     ERROR_TYPE_STATUS,
     PROJECT,
     Capabilities,
+    CitationDelta,
     CompactedWindow,
     Delta,
     DeltaStream,
@@ -22,6 +23,7 @@ from .contract import (
     ModelError,
     NativeRequest,
     NotFoundError,
+    OutputItemDelta,
     PartBreak,
     PayloadTooLargeError,
     ProviderInfo,
@@ -51,6 +53,7 @@ from .contract import (
 
 __all__ = [
     "Capabilities",
+    "CitationDelta",
     "CompactedWindow",
     "context_length_exceeded",
     "Delta",
@@ -69,6 +72,7 @@ __all__ = [
     "ModelError",
     "NativeRequest",
     "NotFoundError",
+    "OutputItemDelta",
     "parse_retry_after",
     "PartBreak",
     "PayloadTooLargeError",

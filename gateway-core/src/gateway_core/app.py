@@ -96,7 +96,7 @@ class ResponsesEndpoint:
                     else:
                         record, attempt = await self.responder.respond(request, route)
                         await _send(send, 200, _JSON_HEADERS + headers + exchange.headers
-                                    + _target_headers(attempt.target) + cost_header(exchange),
+                                    + _answer_headers(attempt) + cost_header(exchange),
                                     encoder.encode(record.response))
                 except GatewayError as error:
                     log_failure(error)
@@ -114,7 +114,7 @@ class ResponsesEndpoint:
         async with self.responder.stream(request, route, "sse") as run:
             started[0] = True
             await send({"type": "http.response.start", "status": 200,
-                        "headers": _SSE_HEADERS + headers + _target_headers(run.attempt.target)})
+                        "headers": _SSE_HEADERS + headers + _answer_headers(run.attempt)})
             await send({"type": "http.response.body", "body": run.builder.take_frames(), "more_body": True})
 
             async def write(builder: ResponseBuilder) -> None:
@@ -153,9 +153,14 @@ def cost_header(exchange: Exchange) -> list[tuple[bytes, bytes]]:
     return [] if exchange.cost_usd is None else [(b"x-gateway-cost-usd", f"{exchange.cost_usd:.10f}".encode())]
 
 
-def _target_headers(target: Any) -> list[tuple[bytes, bytes]]:
-    """Which instance and upstream model answered; a model name too long to be real is not echoed."""
+def _answer_headers(attempt: Any) -> list[tuple[bytes, bytes]]:
+    """Which instance and upstream model answered (a model name too long to be real is not echoed), and
+    the tools left out because that provider cannot run them."""
+    target = attempt.target
     headers = [(b"x-gateway-provider", target.instance.name.encode())]
+    plan = attempt.plan
+    if plan is not None and plan.dropped:
+        headers.append((b"x-gateway-dropped-tools", ", ".join(plan.dropped).encode()))
     if len(target.model) <= _HEADER_MODEL_LIMIT:
         headers.append((b"x-gateway-model", target.model.encode()))
     return headers

@@ -98,6 +98,9 @@ class RoutingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     max_in_flight: Annotated[int, Meta(ge=1)] = 4096
     max_in_flight_per_target: Annotated[int, Meta(ge=1)] = 1024
     explore: Annotated[float, Meta(ge=0, le=1)] = 0.05
+    unsupported_tools: Literal["drop", "refuse"] = "drop"
+    """A tool the target's provider cannot run: left out (logged, named in ``x-gateway-dropped-tools``), or
+    refused with a 400 naming every such tool."""
 
 
 class StoreSettings(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -21,7 +21,7 @@ import logging
 from collections.abc import MutableMapping
 
 import msgspec
-from msgspec import Struct
+from msgspec import UNSET, Struct
 
 from .errors import GatewayError, InvalidRequestError, NotFoundError
 from .exchange import current_exchange
@@ -29,6 +29,8 @@ from .ids import new_id
 from .store import RecordTooLarge, ResponseStore, StoreSettings
 from .types import (
     Compaction,
+    CustomToolCall,
+    CustomToolCallOutput,
     FunctionCall,
     FunctionCallOutput,
     InputItem,
@@ -41,11 +43,13 @@ from .types import (
     Reasoning,
     ResponseRequest,
     ResponseResource,
+    WebSearchCall,
 )
 
 logger = logging.getLogger("gateway.store")
 
-_ID_PREFIX = {Message: "msg", FunctionCall: "fc", FunctionCallOutput: "fco", Reasoning: "rs", Compaction: "cmp"}
+_ID_PREFIX = {Message: "msg", FunctionCall: "fc", FunctionCallOutput: "fco", Reasoning: "rs", Compaction: "cmp",
+              CustomToolCall: "ctc", CustomToolCallOutput: "ctco", WebSearchCall: "ws"}
 
 
 def store_unavailable(exc: BaseException) -> GatewayError:
@@ -100,7 +104,9 @@ def as_input(item: OutputItem) -> InputItem:
         return Message(role="assistant", content=list(item.content), id=item.id, status=item.status)
     if type(item) is OutputFunctionCall:
         return FunctionCall(call_id=item.call_id, name=item.name, arguments=item.arguments, id=item.id,
-                            status=item.status)
+                            status=item.status, namespace=item.namespace or None)
+    if type(item) is not OutputReasoning:  # custom tool calls, web searches, hosted items: one type for both
+        return item  # type: ignore[return-value]
     reasoning: OutputReasoning = item  # type: ignore[assignment]
     return Reasoning(summary=list(reasoning.summary), id=reasoning.id, content=list(reasoning.content) or None,
                      encrypted_content=reasoning.encrypted_content, status=reasoning.status)
@@ -267,10 +273,10 @@ class Conversations:
         input item that had none): the only ids :meth:`keep` indexes."""
         made: list[str] = []
         for item in request.items:
-            if getattr(item, "id", 0) is None:
-                item.id = new_id(_ID_PREFIX[type(item)])  # type: ignore[union-attr]
+            if getattr(item, "id", 0) in (None, UNSET):
+                item.id = new_id(_ID_PREFIX.get(type(item), "item"))  # type: ignore[union-attr]
                 made.append(item.id)  # type: ignore[union-attr]
-        made.extend(item.id for item in resource.output)
+        made.extend(item.id for item in resource.output)  # type: ignore[misc]
         exchange = current_exchange.get()
         owner = exchange.key_id if exchange is not None else None
         record = StoredResponse(response=resource, input=list(request.items), instance=instance, owner=owner or "")

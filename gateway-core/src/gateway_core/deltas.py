@@ -1,12 +1,14 @@
 """The semantic deltas; defined in :mod:`gateway_core.contract.deltas` (this module keeps old imports working)."""
 
 from .contract.deltas import (
+    CitationDelta,
     Delta,
     DeltaStream,
     Finish,
     FunctionCallArgumentsDelta,
     FunctionCallStart,
     ItemBreak,
+    OutputItemDelta,
     PartBreak,
     ReasoningSeal,
     ReasoningSummaryDelta,
@@ -17,12 +19,14 @@ from .contract.deltas import (
 )
 
 __all__ = [
+    "CitationDelta",
     "Delta",
     "DeltaStream",
     "Finish",
     "FunctionCallArgumentsDelta",
     "FunctionCallStart",
     "ItemBreak",
+    "OutputItemDelta",
     "PartBreak",
     "ReasoningSeal",
     "ReasoningSummaryDelta",

@@ -11,6 +11,7 @@ reaches the client: once a stream has started there is no retry (see ``Responder
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -27,7 +28,10 @@ from .policies import order_targets
 from .prices import Pricing
 from .routing import Route, Target
 from .timeouts import timeout_after
+from .tool_plan import ToolPlan, needs_plan, plan_tools
 from .types import ResponseRequest
+
+logger = logging.getLogger("gateway")
 
 _RECENT_LIMIT = 1024
 """How many targets outside the configured model groups keep their health (least recently used go first)."""
@@ -43,6 +47,8 @@ class Attempt:
     state: TargetHealth
     span: Any = None
     """The attempt's trace span (tracing on), ended when the response is."""
+    plan: ToolPlan | None = None
+    """How the request's tools were fitted to the target's provider (None: passed on as they are)."""
 
 
 class Dispatcher:
@@ -121,6 +127,7 @@ class Dispatcher:
         cooling_until: float | None = None
         exchange = current_exchange.get()
         tried = 0
+        fit_tools = needs_plan(request)
         for target in order_targets(route, request, self.health, settings.explore):
             state = self.state(target)
             now = monotonic()
@@ -131,14 +138,17 @@ class Dispatcher:
                 last_error = RateLimitError(f"target '{target.key}' is at its limit of requests in flight",
                                             code="target_overloaded", retry_after=1.0, retryable=True)
                 continue
+            plan = None
             try:
                 check(target)
+                if fit_tools:
+                    plan = self._plan(request, target)
             except InvalidRequestError as rejected:
                 if len(route.targets) == 1:
                     raise
                 last_error = rejected
                 continue
-            native = target.instance.translate(request, target.model)
+            native = target.instance.translate(request if plan is None else plan.request, target.model)
             for attempt in range(target.max_retries + 1):
                 remaining = deadline - monotonic()
                 if remaining <= 0:
@@ -188,13 +198,23 @@ class Dispatcher:
                     exchange.upstream_seconds += elapsed
                 if not streaming:
                     state.in_flight -= 1
-                return Attempt(target, result, began, state, span)
+                return Attempt(target, result, began, state, span, plan)
         if last_error is None and cooling_until is not None:
             raise GatewayError("every target of this model is cooling down after repeated failures",
                                code="upstream_unavailable", status=503,
                                retry_after=max(0.0, cooling_until - monotonic()))
         raise last_error or GatewayError("no target could take this request", code="upstream_unavailable",
                                          status=503)
+
+    def _plan(self, request: ResponseRequest, target: Target) -> ToolPlan | None:
+        """The request's tools fitted to ``target``'s provider; dropped tools are logged once per attempt."""
+        instance = target.instance
+        plan = plan_tools(request, instance.capabilities.tool_types, self.settings.unsupported_tools == "refuse",
+                          instance.name)
+        if plan is not None and plan.dropped:
+            logger.info("provider %r cannot run %s: left out (routing.unsupported_tools: drop)", instance.name,
+                        ", ".join(plan.dropped))
+        return plan
 
     def _delay(self, attempt: int, error: GatewayError) -> float | None:
         """Seconds to wait before retrying, or ``None`` to move on to the next target."""

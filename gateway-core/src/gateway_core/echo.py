@@ -24,6 +24,8 @@ tool result)
 (JSON output       text: ``{"text": <prompt>}`` as JSON
 asked for)
 ``say:<text>``     text ``<text>`` (to the end of its line), even when tools are given: an agent's plain turn
+``search:<query>`` with a web search tool given: a web search for ``<query>`` (as the provider reports it),
+                   then text ``found: <query>`` citing ``https://example.com/<query words joined by ->``
 ``use:T <json>``   a call of tool ``T`` (one of the tools given) with the JSON object ``<json>`` as arguments:
                    a scripted tool turn for agents whose tools take other arguments than ``{"text"}``
                    (both are found anywhere in the prompt, as agents add text of their own around it)
@@ -66,6 +68,8 @@ class EchoRequest:
     tool_choice: str = "auto"
     forced_tool: str | None = None
     tool_output: str | None = None
+    web_search: bool = False
+    """A web search tool was given."""
 
 
 @dataclass
@@ -86,6 +90,13 @@ class EchoReply:
     inband_error: int | None = None  # streaming: the status whose in-band error event ends the stream
     input_tokens: int = 0
     output_tokens: int = 0
+    search: str | None = None
+    """The query of a web search the upstream runs before its text (``search:``)."""
+
+    @property
+    def citation_url(self) -> str:
+        """The URL the text of a web search turn cites."""
+        return "https://example.com/" + "-".join((self.search or "").split())
 
 
 def echo_reply(request: EchoRequest) -> EchoReply:
@@ -142,6 +153,10 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
 
 def _scripted(request: EchoRequest, prompt: str) -> EchoReply | None:
     """The ``say:`` / ``use:`` rules."""
+    searched = prompt.rfind("search:")
+    if searched >= 0 and request.web_search:
+        query = prompt[searched + 7:].split("\n", 1)[0].strip()
+        return EchoReply(text=f"found: {query}", search=query)
     said = prompt.rfind("say:")
     if said >= 0:
         return EchoReply(text=prompt[said + 4:].split("\n", 1)[0].strip())

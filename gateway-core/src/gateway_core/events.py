@@ -6,7 +6,17 @@ from typing import Any
 
 from msgspec import Struct, field
 
-from .types import ErrorBody, OutputItem, OutputText, ReasoningText, Refusal, ResponseResource, SummaryText, encoder
+from .types import (
+    ErrorBody,
+    OutputItem,
+    OutputText,
+    ReasoningText,
+    Refusal,
+    ResponseResource,
+    SummaryText,
+    UrlCitation,
+    encoder,
+)
 
 
 class ResponseCreated(Struct, tag="response.created", tag_field="type"):
@@ -78,6 +88,15 @@ class OutputTextDone(Struct, tag="response.output_text.done", tag_field="type"):
     content_index: int
     text: str
     logprobs: list[Any] = field(default_factory=list)
+
+
+class AnnotationAdded(Struct, tag="response.output_text.annotation.added", tag_field="type"):
+    sequence_number: int
+    item_id: str
+    output_index: int
+    content_index: int
+    annotation_index: int
+    annotation: UrlCitation
 
 
 class RefusalDeltaEvent(Struct, tag="response.refusal.delta", tag_field="type", gc=False):

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from .ids import new_id
 from .types import (
     AllowedTools,
+    CustomChoice,
+    CustomTool,
     FunctionChoice,
+    FunctionTool,
+    HostedTool,
+    NamespaceTool,
     ResponseRequest,
     ResponseResource,
     TextField,
@@ -24,7 +31,7 @@ def new_resource(request: ResponseRequest, *, store: bool = False) -> ResponseRe
         model=request.model,  # type: ignore[arg-type]
         previous_response_id=request.previous_response_id,
         instructions=request.instructions,
-        tools=request.tools or [],
+        tools=_echoed_tools(request),
         tool_choice=request.tool_choice if request.tool_choice is not None else "auto",
         truncation=request.truncation or "disabled",
         parallel_tool_calls=request.parallel_tool_calls if request.parallel_tool_calls is not None else True,
@@ -45,9 +52,35 @@ def new_resource(request: ResponseRequest, *, store: bool = False) -> ResponseRe
     )
 
 
+_SECRET_TOOL_FIELDS = ("authorization", "headers")
+"""Fields of hosted tools (``mcp``) that carry credentials: sent upstream, never echoed or stored."""
+
+
+def _echoed_tools(request: ResponseRequest) -> list:  # type: ignore[type-arg]
+    tools = request.tools
+    if not tools:
+        return []
+    if not any(isinstance(tool, HostedTool) for tool in tools):
+        return tools
+    return [msgspec.structs.replace(tool, **{name: msgspec.UNSET for name in _SECRET_TOOL_FIELDS
+                                            if name in tool.__struct_fields__})
+            if isinstance(tool, HostedTool) else tool for tool in tools]
+
+
+def _callable_names(request: ResponseRequest) -> frozenset[str]:
+    names: set[str] = set()
+    for tool in request.tools or ():
+        kind = type(tool)
+        if kind is FunctionTool or kind is CustomTool:
+            names.add(tool.name)  # type: ignore[union-attr]
+        elif kind is NamespaceTool:
+            names.update(inner.name for inner in tool.tools)  # type: ignore[union-attr]
+    return frozenset(names)
+
+
 def allowed_tool_names(request: ResponseRequest) -> frozenset[str]:
-    """The tools the model may call in this request: declared, and within ``allowed_tools`` if given."""
-    declared = frozenset(tool.name for tool in request.tools or ())
+    """The functions the model may call in this request: declared, and within ``allowed_tools`` if given."""
+    declared = _callable_names(request)
     choice = request.tool_choice
     if choice == "none":
         return frozenset()
@@ -55,6 +88,6 @@ def allowed_tool_names(request: ResponseRequest) -> frozenset[str]:
         if choice.mode == "none":
             return frozenset()
         return declared & frozenset(tool.name for tool in choice.tools)
-    if type(choice) is FunctionChoice:
+    if type(choice) is FunctionChoice or type(choice) is CustomChoice:
         return declared & {choice.name}
     return declared

@@ -213,7 +213,10 @@ def _builder(request: ResponseRequest, route: Route, attempt: Attempt, store: bo
     if len(route.targets) > 1:  # a model group: say which target answered
         resource.metadata = {**resource.metadata, "gateway_provider": instance.name,
                              "gateway_model": attempt.target.model}
-    return ResponseBuilder(resource, framing=framing, allowed_tools=allowed_tool_names(request),
+    plan = attempt.plan
+    return ResponseBuilder(resource, framing=framing,
+                           allowed_tools=allowed_tool_names(request if plan is None else plan.request),
+                           origins=None if plan is None else plan.origins,
                            max_chars=instance.settings.max_response_bytes, redact=instance.redact, settle=settle)
 
 

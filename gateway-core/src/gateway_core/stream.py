@@ -8,6 +8,9 @@ the output items; streaming, it also encodes every event as a whole SSE frame, n
                       content_part.done, output_item.done
       (per call)      output_item.added, function_call_arguments.delta*, function_call_arguments.done,
                       output_item.done
+      (custom call,   output_item.added, output_item.done (a ``custom_tool_call``: a provider without
+       whole items)   custom tools calls the function ``tool_plan`` made of it; and items such as
+                      ``web_search_call`` that come whole)
       (per reasoning) output_item.added, reasoning_summary_part.added, reasoning_summary_text.delta*, ...
     response.completed | response.incomplete | response.failed, [DONE]
 
@@ -27,10 +30,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import msgspec
+from msgspec import UNSET
+
 from . import deltas as d
 from .errors import GatewayError, ModelError, ResponseTooLargeError, StreamInterrupted
 from .events import (
     DONE_FRAME,
+    AnnotationAdded,
     ArgumentsDelta,
     ArgumentsDone,
     ContentPartAdded,
@@ -56,7 +63,9 @@ from .events import (
     sse_frame,
 )
 from .ids import new_id
+from .tool_plan import CallOrigin
 from .types import (
+    CustomToolCall,
     IncompleteDetails,
     InputTokensDetails,
     OutputFunctionCall,
@@ -68,12 +77,14 @@ from .types import (
     Refusal,
     ResponseResource,
     SummaryText,
+    UrlCitation,
     Usage,
+    WebSearchCall,
     encoder,
 )
 
 _encode = encoder.encode
-_MESSAGE, _CALL, _REASONING = 1, 2, 3
+_MESSAGE, _CALL, _REASONING, _CUSTOM = 1, 2, 3, 4
 Part = OutputText | Refusal | SummaryText | ReasoningText
 
 
@@ -121,6 +132,7 @@ class ResponseBuilder:
 
     __slots__ = (
         "_allowed",
+        "_origins",
         "_chunks",
         "_frame",
         "_sse",
@@ -148,6 +160,7 @@ class ResponseBuilder:
         *,
         framing: str | None,
         allowed_tools: frozenset[str] | None = None,
+        origins: dict[str, CallOrigin] | None = None,
         max_chars: int = 16 * 1024 * 1024,
         redact: Callable[[GatewayError], GatewayError] | None = None,
         settle: Callable[[ResponseResource], None] | None = None,
@@ -161,7 +174,8 @@ class ResponseBuilder:
         self._sse = framing == "sse"
         self._seq = 0
         self._allowed = allowed_tools
-        self._item: OutputMessage | OutputFunctionCall | OutputReasoning | None = None
+        self._origins = origins
+        self._item: OutputMessage | OutputFunctionCall | OutputReasoning | CustomToolCall | None = None
         self._kind = 0
         self._index = -1
         self._part: Part | None = None
@@ -298,7 +312,7 @@ class ResponseBuilder:
         if self._frames is not None:
             self._emit(part_kind.delta(0, self._item.id, self._index, self._part_index, text))  # type: ignore[union-attr]
 
-    def _open_item(self, kind: int, item: OutputMessage | OutputFunctionCall | OutputReasoning) -> None:
+    def _open_item(self, kind: int, item: Any) -> None:
         self._close_item("completed")
         output = self.resource.output
         self._index = len(output)
@@ -331,6 +345,8 @@ class ResponseBuilder:
         part, part_kind = self._part, self._part_kind
         if self._kind == _CALL:
             self._item.arguments = text  # type: ignore[union-attr]
+        elif self._kind == _CUSTOM:
+            self._item.input = _custom_input(text)  # type: ignore[union-attr]
         elif part is not None and part_kind is not None:
             setattr(part, part_kind.attribute, text)
         self._part = None
@@ -356,7 +372,9 @@ class ResponseBuilder:
         if self._kind == _CALL:
             arguments = self._flush_open_text() or "{}"
             item.arguments = arguments  # type: ignore[union-attr]
-            self._emit(ArgumentsDone(0, item.id, self._index, arguments))
+            self._emit(ArgumentsDone(0, item.id, self._index, arguments))  # type: ignore[arg-type]
+        elif self._kind == _CUSTOM:
+            self._flush_open_text()
         else:
             self._close_part()
         item.status = status
@@ -390,17 +408,58 @@ class ResponseBuilder:
                 code="tool_not_allowed",
             )
         self._take(len(delta.name) + len(delta.call_id))
-        self._open_item(_CALL, OutputFunctionCall(new_id("fc"), delta.call_id, delta.name, "", "in_progress"))
+        origin = self._origins.get(delta.name) if self._origins is not None else None
+        if origin is None:
+            call = OutputFunctionCall(new_id("fc"), delta.call_id, delta.name, "", "in_progress")
+            if delta.namespace is not None:
+                call.namespace = delta.namespace
+            self._open_item(_CALL, call)
+        elif origin.custom:
+            self._open_item(_CUSTOM, CustomToolCall(call_id=delta.call_id, name=origin.name, input="",
+                                                    id=new_id("ctc"), status="in_progress",
+                                                    namespace=origin.namespace))
+        else:
+            call = OutputFunctionCall(new_id("fc"), delta.call_id, origin.name, "", "in_progress")
+            if origin.namespace is not None:
+                call.namespace = origin.namespace
+            self._open_item(_CALL, call)
 
     def _on_call_arguments(self, delta: d.FunctionCallArgumentsDelta) -> None:
-        if self._kind != _CALL or not delta.text:
+        kind = self._kind
+        if (kind != _CALL and kind != _CUSTOM) or not delta.text:
             return
         self._take(len(delta.text))
         self._chunks.append(delta.text)
-        self._emit(ArgumentsDelta(0, self._item.id, self._index, delta.text))  # type: ignore[union-attr]
+        if kind == _CALL:
+            self._emit(ArgumentsDelta(0, self._item.id, self._index, delta.text))  # type: ignore[union-attr, arg-type]
+
+    def _on_citation(self, delta: d.CitationDelta) -> None:
+        if self._part_kind is not _TEXT:
+            return
+        self._take(len(delta.url) + len(delta.title))
+        citation = UrlCitation(delta.url, delta.start_index, delta.end_index, delta.title)
+        annotations = self._part.annotations  # type: ignore[union-attr]
+        annotations.append(citation)
+        self._emit(AnnotationAdded(0, self._item.id, self._index, self._part_index,  # type: ignore[union-attr, arg-type]
+                                   len(annotations) - 1, citation))
+
+    def _on_output_item(self, delta: d.OutputItemDelta) -> None:
+        self._close_item("completed")
+        item = delta.item
+        self._take(len(_encode(item)))
+        if not item.id:
+            item.id = new_id("ws" if type(item) is WebSearchCall else "ctc" if type(item) is CustomToolCall
+                             else "item")
+        if getattr(item, "status", None) in (None, UNSET) and "status" in item.__struct_fields__:
+            item.status = "completed"  # type: ignore[union-attr]
+        output = self.resource.output
+        index = len(output)
+        output.append(item)
+        self._emit(OutputItemAdded(0, index, item))
+        self._emit(OutputItemDone(0, index, item))
 
     def _on_part_break(self, delta: d.PartBreak) -> None:
-        if self._kind != _CALL:
+        if self._kind != _CALL and self._kind != _CUSTOM:
             self._close_part()
 
     def _on_item_break(self, delta: d.ItemBreak) -> None:
@@ -435,8 +494,21 @@ _HANDLERS: dict[type, Callable[[ResponseBuilder, Any], None]] = {
     d.ReasoningSeal: ResponseBuilder._on_seal,
     d.FunctionCallStart: ResponseBuilder._on_call_start,
     d.FunctionCallArgumentsDelta: ResponseBuilder._on_call_arguments,
+    d.OutputItemDelta: ResponseBuilder._on_output_item,
+    d.CitationDelta: ResponseBuilder._on_citation,
     d.PartBreak: ResponseBuilder._on_part_break,
     d.ItemBreak: ResponseBuilder._on_item_break,
     d.UsageDelta: ResponseBuilder._on_usage,
     d.Finish: ResponseBuilder._on_finish,
 }
+
+
+def _custom_input(arguments: str) -> str:
+    """A custom tool's freeform input from the arguments of the function ``tool_plan`` made of it."""
+    try:
+        value = msgspec.json.decode(arguments)
+    except msgspec.DecodeError:
+        return arguments
+    if isinstance(value, dict) and isinstance(value.get("input"), str):
+        return value["input"]
+    return arguments

@@ -8,8 +8,12 @@ from __future__ import annotations
 import hashlib
 import re
 
+import msgspec
+
+from .contract.deltas import OutputItemDelta
 from .contract.errors import InvalidRequestError
 from .types import (
+    HOSTED_ITEM_FIELDS,
     FunctionCall,
     FunctionCallOutput,
     InputFile,
@@ -19,6 +23,7 @@ from .types import (
     OutputText,
     Refusal,
     ResponseRequest,
+    WholeItem,
 )
 
 _DATA_URL = re.compile(r"^data:([^;,]+)?((?:;[^;,]+)*?)(;base64)?,(.*)$", re.DOTALL)
@@ -116,3 +121,14 @@ def safe_call_id(call_id: str, *, max_length: int = 64) -> str:
     digest = hashlib.sha256(call_id.encode()).hexdigest()[:16]
     cleaned = _SAFE_ID.sub("_", call_id)[: max_length - 17]
     return f"{cleaned}_{digest}"
+
+
+_decode_whole_item = msgspec.json.Decoder(WholeItem).decode
+WHOLE_ITEM_TYPES = frozenset({"custom_tool_call", "web_search_call", *HOSTED_ITEM_FIELDS})
+"""The ``type`` of every output item a provider hands on whole (:class:`~gateway_core.deltas.OutputItemDelta`)."""
+
+
+def whole_item(raw: bytes) -> OutputItemDelta:
+    """The delta of an upstream output item in OpenAI's shape whose ``type`` is in :data:`WHOLE_ITEM_TYPES`
+    (a ``custom_tool_call``, ``web_search_call``, a hosted tool's item), kept as sent."""
+    return OutputItemDelta(_decode_whole_item(raw))

@@ -7,7 +7,7 @@ that ``openapi.json`` marks required is always present.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType, field
@@ -115,6 +115,8 @@ class FunctionCall(Struct, tag="function_call", tag_field="type", omit_defaults=
     arguments: str
     id: str | None = None
     status: str | None = None
+    namespace: str | None = None
+    """The namespace tool the function belongs to (OpenAI's ``namespace`` tools)."""
 
 
 class FunctionCallOutput(Struct, tag="function_call_output", tag_field="type", omit_defaults=True):
@@ -150,7 +152,132 @@ class Compaction(Struct, tag="compaction", tag_field="type", omit_defaults=True)
     id: str | None = None
 
 
-InputItem = Union[Message, FunctionCall, FunctionCallOutput, Reasoning, ItemReference, Compaction]
+class CustomToolCall(Struct, tag="custom_tool_call", tag_field="type", omit_defaults=True):
+    """A call of a ``custom`` (freeform) tool: its ``input`` is plain text. An OpenAI Responses type (not in
+    Open Responses), used as an input item and as an output item."""
+
+    call_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    name: str
+    input: str
+    id: str | None = None
+    status: str | None = None
+    namespace: str | None = None
+
+
+class CustomToolCallOutput(Struct, tag="custom_tool_call_output", tag_field="type", omit_defaults=True):
+    """The result of a custom tool call (an OpenAI Responses type)."""
+
+    call_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    output: str | list[ToolOutputContent]
+    id: str | None = None
+    status: str | None = None
+
+
+class WebSearchCall(Struct, tag="web_search_call", tag_field="type", omit_defaults=True):
+    """A web search the provider ran (an OpenAI Responses type): ``action`` is OpenAI's, e.g.
+    ``{"type": "search", "query": ..., "sources": [{"type": "url", "url": ...}]}``."""
+
+    id: str | None = None
+    status: str | None = None
+    action: Any = UNSET
+
+
+class HostedItem(Struct, tag_field="type", omit_defaults=True, kw_only=True):
+    """Base of the OpenAI Responses item types that the gateway passes on as they are, to an OpenAI
+    instance in Responses mode, and leaves out for other providers (see :data:`HOSTED_ITEM_FIELDS`). Every
+    field is optional and kept as sent; ``kind`` is the item's ``type``."""
+
+    id: Any = UNSET
+
+    @property
+    def kind(self) -> str:
+        """The item's ``type``."""
+        return type(self).__struct_config__.tag  # type: ignore[return-value]
+
+
+class HostedTool(Struct, tag_field="type", omit_defaults=True, kw_only=True):
+    """Base of the OpenAI Responses tool types that only an OpenAI instance in Responses mode runs (see
+    :data:`HOSTED_TOOL_FIELDS`); every field optional and kept as sent; ``kind`` is the tool's ``type``."""
+
+    @property
+    def kind(self) -> str:
+        """The tool's ``type``."""
+        return type(self).__struct_config__.tag  # type: ignore[return-value]
+
+
+HOSTED_ITEM_FIELDS: dict[str, tuple[str, ...]] = {
+    "file_search_call": ("id", "queries", "results", "status"),
+    "computer_call": ("id", "call_id", "action", "actions", "pending_safety_checks", "status"),
+    "computer_call_output": ("id", "call_id", "output", "acknowledged_safety_checks", "status", "created_by"),
+    "tool_search_call": ("id", "call_id", "arguments", "execution", "status", "created_by"),
+    "tool_search_output": ("id", "call_id", "execution", "tools", "status", "created_by"),
+    "additional_tools": ("id", "role", "tools"),
+    "configuration_update": ("id", "reasoning", "text"),
+    "image_generation_call": ("id", "action", "background", "error", "output_format", "quality", "result",
+                              "revised_prompt", "size", "status", "svg_usage"),
+    "code_interpreter_call": ("id", "code", "container_id", "outputs", "status"),
+    "local_shell_call": ("id", "call_id", "action", "status"),
+    "local_shell_call_output": ("id", "output", "status"),
+    "shell_call": ("id", "call_id", "action", "caller", "environment", "status", "created_by"),
+    "shell_call_output": ("id", "call_id", "caller", "max_output_length", "output", "status", "created_by"),
+    "apply_patch_call": ("id", "call_id", "caller", "operation", "status", "created_by"),
+    "apply_patch_call_output": ("id", "call_id", "caller", "output", "status", "created_by"),
+    "mcp_list_tools": ("id", "error", "server_label", "tools"),
+    "mcp_approval_request": ("id", "arguments", "name", "server_label"),
+    "mcp_approval_response": ("id", "approval_request_id", "approve", "reason"),
+    "mcp_call": ("id", "approval_request_id", "arguments", "error", "name", "output", "server_label", "status"),
+    "compaction_trigger": ("id",),
+    "program": ("id", "call_id", "code", "fingerprint"),
+    "program_output": ("id", "call_id", "result", "status"),
+}
+"""OpenAI Responses item types with no Open Responses equivalent, and their fields (from the openai SDK's
+input and output item types; ``gateway-core/tests/test_hosted_types.py`` keeps the table in step)."""
+
+HOSTED_TOOL_FIELDS: dict[str, tuple[str, ...]] = {
+    "file_search": ("vector_store_ids", "filters", "max_num_results", "ranking_options"),
+    "computer": (),
+    "computer_use_preview": ("display_height", "display_width", "environment"),
+    "mcp": ("allowed_callers", "allowed_tools", "authorization", "connector_id", "defer_loading", "headers",
+            "require_approval", "server_description", "server_label", "server_url", "tunnel_id"),
+    "code_interpreter": ("allowed_callers", "container"),
+    "programmatic_tool_calling": (),
+    "image_generation": ("action", "background", "complexity", "frame_count", "frame_duration_ms",
+                         "input_fidelity", "input_image_mask", "model", "moderation", "output_compression",
+                         "output_format", "partial_images", "quality", "size", "svg"),
+    "local_shell": (),
+    "shell": ("allowed_callers", "environment"),
+    "tool_search": ("description", "execution", "parameters"),
+    "apply_patch": ("allowed_callers",),
+}
+"""OpenAI Responses tool types that only OpenAI runs, and their fields (kept in step like the items')."""
+
+
+def _hosted(base: type[Struct], table: dict[str, tuple[str, ...]]) -> tuple[type[Struct], ...]:
+    return tuple(
+        msgspec.defstruct("".join(word.title() for word in kind.split("_")),
+                          [(name, Any, UNSET) for name in fields if name != "id"],
+                          bases=(base,), tag=kind, module=__name__)
+        for kind, fields in table.items()
+    )
+
+
+HOSTED_ITEM_TYPES = _hosted(HostedItem, HOSTED_ITEM_FIELDS)
+HOSTED_TOOL_TYPES = _hosted(HostedTool, HOSTED_TOOL_FIELDS)
+
+if TYPE_CHECKING:
+    WholeItem = Union[CustomToolCall, WebSearchCall, HostedItem]
+else:
+    _WHOLE_ITEM_TYPES = (CustomToolCall, WebSearchCall, *HOSTED_ITEM_TYPES)
+    WholeItem = Union[_WHOLE_ITEM_TYPES]
+"""An output item a provider hands on whole (no deltas of its own)."""
+
+if TYPE_CHECKING:
+    InputItem = Union[Message, FunctionCall, FunctionCallOutput, Reasoning, ItemReference, Compaction,
+                      CustomToolCall, CustomToolCallOutput, WebSearchCall, HostedItem]
+else:
+    _INPUT_ITEM_TYPES = (Message, FunctionCall, FunctionCallOutput, Reasoning, ItemReference, Compaction,
+                         CustomToolCall, CustomToolCallOutput, WebSearchCall, *HOSTED_ITEM_TYPES)
+    InputItem = Union[_INPUT_ITEM_TYPES]
 
 # --------------------------------------------------------------------------------------------------------
 # Request settings
@@ -163,6 +290,59 @@ class FunctionTool(Struct, tag="function", tag_field="type"):
     description: str | None = None
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
+    defer_loading: bool | UnsetType = UNSET
+    """OpenAI's ``defer_loading`` (with ``tool_search``): passed on to OpenAI, ignored elsewhere."""
+
+
+class CustomTool(Struct, tag="custom", tag_field="type", omit_defaults=True):
+    """A freeform tool whose input is plain text, optionally following ``format`` (a grammar). An OpenAI
+    Responses type; providers without it get a function taking one string (``gateway_core.tool_plan``)."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=128)]
+    description: str | None = None
+    format: dict[str, Any] | None = None
+    defer_loading: bool | UnsetType = UNSET
+
+
+class NamespaceTool(Struct, tag="namespace", tag_field="type", omit_defaults=True):
+    """A named group of function and custom tools (an OpenAI Responses type); flattened into plain functions
+    (``<namespace>__<name>``) for providers without namespaces, and their calls mapped back."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=64)]
+    tools: list[Union[FunctionTool, CustomTool]]
+    description: str | None = None
+
+
+class WebSearchTool(Struct, tag="web_search", tag_field="type", omit_defaults=True):
+    """Web search run by the provider (an OpenAI Responses type, also ``web_search_2025_08_26`` and the
+    ``web_search_preview`` types): OpenAI's tool, Anthropic's web search tool, Gemini's Google Search."""
+
+    filters: Any = UNSET
+    search_context_size: Any = UNSET
+    user_location: Any = UNSET
+    external_web_access: Any = UNSET
+    search_content_types: Any = UNSET
+
+
+class WebSearchToolDated(WebSearchTool, tag="web_search_2025_08_26"):
+    """``web_search_2025_08_26``: the dated name of :class:`WebSearchTool`."""
+
+
+class WebSearchPreviewTool(WebSearchTool, tag="web_search_preview"):
+    """``web_search_preview``: the preview name of :class:`WebSearchTool`."""
+
+
+class WebSearchPreviewToolDated(WebSearchTool, tag="web_search_preview_2025_03_11"):
+    """``web_search_preview_2025_03_11``: the dated preview name of :class:`WebSearchTool`."""
+
+
+WEB_SEARCH_TOOLS = (WebSearchTool, WebSearchToolDated, WebSearchPreviewTool, WebSearchPreviewToolDated)
+
+if TYPE_CHECKING:
+    Tool = Union[FunctionTool, CustomTool, NamespaceTool, WebSearchTool, HostedTool]
+else:
+    _TOOL_TYPES = (FunctionTool, CustomTool, NamespaceTool, *WEB_SEARCH_TOOLS, *HOSTED_TOOL_TYPES)
+    Tool = Union[_TOOL_TYPES]
 
 
 class FunctionChoice(Struct, tag="function", tag_field="type"):
@@ -178,7 +358,13 @@ class AllowedTools(Struct, tag="allowed_tools", tag_field="type"):
     mode: Literal["none", "auto", "required"] = "auto"
 
 
-ToolChoice = Union[Literal["none", "auto", "required"], FunctionChoice, AllowedTools]
+class CustomChoice(Struct, tag="custom", tag_field="type"):
+    """``tool_choice`` forcing one custom tool (an OpenAI Responses type)."""
+
+    name: str
+
+
+ToolChoice = Union[Literal["none", "auto", "required"], FunctionChoice, AllowedTools, CustomChoice]
 
 
 class TextFormatText(Struct, tag="text", tag_field="type"):
@@ -233,7 +419,7 @@ class ResponseRequest(Struct, kw_only=True):
     instructions: str | None = None
     previous_response_id: str | None = None
     include: list[str] = field(default_factory=list)
-    tools: list[FunctionTool] | None = None
+    tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     parallel_tool_calls: bool | None = None
     max_tool_calls: Count | None = None
@@ -286,6 +472,8 @@ class OutputFunctionCall(Struct, tag="function_call", tag_field="type"):
     name: str
     arguments: str
     status: str
+    namespace: str | UnsetType = UNSET
+    """The namespace tool the function belongs to (an OpenAI Responses field), when it has one."""
 
 
 class OutputReasoning(Struct, tag="reasoning", tag_field="type", omit_defaults=True):
@@ -298,7 +486,13 @@ class OutputReasoning(Struct, tag="reasoning", tag_field="type", omit_defaults=T
     encrypted_content: str | None = None
 
 
-OutputItem = Union[OutputMessage, OutputFunctionCall, OutputReasoning]
+if TYPE_CHECKING:
+    OutputItem = Union[OutputMessage, OutputFunctionCall, OutputReasoning, CustomToolCall, WebSearchCall,
+                       HostedItem]
+else:
+    _OUTPUT_ITEM_TYPES = (OutputMessage, OutputFunctionCall, OutputReasoning, CustomToolCall, WebSearchCall,
+                          *HOSTED_ITEM_TYPES)
+    OutputItem = Union[_OUTPUT_ITEM_TYPES]
 
 
 class InputTokensDetails(Struct):
@@ -361,7 +555,7 @@ class ResponseResource(Struct, kw_only=True):
     instructions: str | None = None
     output: list[OutputItem] = field(default_factory=list)
     error: ResponseError | None = None
-    tools: list[FunctionTool] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
     tool_choice: ToolChoice = "auto"
     truncation: str = "disabled"
     parallel_tool_calls: bool = True

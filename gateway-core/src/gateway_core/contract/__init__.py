@@ -10,12 +10,14 @@ This package imports nothing from the gateway but itself and the Open Responses 
 """
 
 from .deltas import (
+    CitationDelta,
     Delta,
     DeltaStream,
     Finish,
     FunctionCallArgumentsDelta,
     FunctionCallStart,
     ItemBreak,
+    OutputItemDelta,
     PartBreak,
     ReasoningSeal,
     ReasoningSummaryDelta,
@@ -52,6 +54,7 @@ from .settings import ProviderSettings, mask_url
 
 __all__ = [
     "Capabilities",
+    "CitationDelta",
     "CompactedWindow",
     "context_length_exceeded",
     "Delta",
@@ -70,6 +73,7 @@ __all__ = [
     "ModelError",
     "NativeRequest",
     "NotFoundError",
+    "OutputItemDelta",
     "parse_retry_after",
     "PartBreak",
     "PayloadTooLargeError",

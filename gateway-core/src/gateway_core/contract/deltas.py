@@ -17,6 +17,8 @@ from typing import Protocol, Union
 
 from msgspec import Struct
 
+from ..types import CustomToolCall, HostedItem, WebSearchCall
+
 
 class TextDelta(Struct, gc=False):
     """Append text to the assistant message's current ``output_text`` part."""
@@ -52,16 +54,36 @@ class ReasoningSeal(Struct, gc=False):
 
 
 class FunctionCallStart(Struct, gc=False):
-    """Open a function call item. ``call_id`` is the provider's id (or :func:`gateway_core.ids.new_call_id`)."""
+    """Open a function call item. ``call_id`` is the provider's id (or :func:`gateway_core.ids.new_call_id`);
+    ``namespace`` is the namespace tool it belongs to, from a provider that runs namespaces itself."""
 
     call_id: str
     name: str
+    namespace: str | None = None
 
 
 class FunctionCallArgumentsDelta(Struct, gc=False):
     """Append to the open function call's ``arguments`` (a JSON string when complete)."""
 
     text: str
+
+
+class CitationDelta(Struct, gc=False):
+    """A ``url_citation`` on the current ``output_text`` part: ``start_index`` and ``end_index`` count
+    characters of that part's text (what a web search answer cites)."""
+
+    url: str
+    title: str
+    start_index: int
+    end_index: int
+
+
+class OutputItemDelta(Struct, gc=False):
+    """A whole output item with no deltas of its own: a ``web_search_call``, a ``custom_tool_call`` from a
+    provider that runs custom tools, an OpenAI hosted tool's item. It closes the open item and is added as it
+    is (given an id and ``status: completed`` when it has none)."""
+
+    item: CustomToolCall | WebSearchCall | HostedItem
 
 
 class PartBreak(Struct, gc=False):
@@ -101,6 +123,8 @@ Delta = Union[
     ReasoningSeal,
     FunctionCallStart,
     FunctionCallArgumentsDelta,
+    CitationDelta,
+    OutputItemDelta,
     PartBreak,
     ItemBreak,
     UsageDelta,

@@ -25,6 +25,10 @@ class Capabilities(Struct, kw_only=True):
 
     streaming: bool = True
     tools: bool = True
+    tool_types: frozenset[str] = frozenset({"function"})
+    """The tool types the provider runs itself (``"*"``: every OpenAI Responses tool and item type, passed on
+    as sent). For the rest the core flattens ``namespace`` tools, turns ``custom`` tools into functions, and
+    drops or refuses the others (``routing.unsupported_tools``); see ``gateway_core.tool_plan``."""
     images: bool = True
     files: bool = True
     reasoning: bool = True

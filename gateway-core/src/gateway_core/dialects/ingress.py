@@ -15,7 +15,7 @@ import os
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from ..app import _SSE_HEADERS, _send, _target_headers, forward_stream
+from ..app import _SSE_HEADERS, _answer_headers, _send, forward_stream
 from ..body import BodyReader, ClientDisconnected
 from ..deltas import Delta
 from ..errors import GatewayError
@@ -117,7 +117,7 @@ class DialectEndpoint:
                     else:
                         record, attempt = await self.responder.respond(request, route)
                         status, payload = dialect.render(record.response, context)
-                        await _send(send, status, _JSON_HEADERS + headers + _target_headers(attempt.target), payload)
+                        await _send(send, status, _JSON_HEADERS + headers + _answer_headers(attempt), payload)
                 except GatewayError as error:
                     log_failure(error)
                     raise
@@ -141,7 +141,7 @@ class DialectEndpoint:
             tap = DeltaTap(run.attempt.result)
             run.attempt.result = tap
             await send({"type": "http.response.start", "status": 200,
-                        "headers": self.dialect.stream_headers + headers + _target_headers(run.attempt.target)})
+                        "headers": self.dialect.stream_headers + headers + _answer_headers(run.attempt)})
             await send({"type": "http.response.body", "body": renderer.begin(), "more_body": True})
 
             async def write(builder: ResponseBuilder) -> None:

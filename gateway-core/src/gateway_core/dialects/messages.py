@@ -55,6 +55,7 @@ from ..types import (
     ResponseRequest,
     ResponseResource,
     SummaryText,
+    Tool,
     encoder,
 )
 from .ingress import Dialect, StreamRenderer
@@ -251,10 +252,10 @@ def _reasoning(messages: MessagesRequest) -> ReasoningSettings | None:
     return ReasoningSettings(effort=effort or "medium", summary="auto")  # type: ignore[arg-type]
 
 
-def _tools(tools: list[_Tool] | None) -> list[FunctionTool] | None:
+def _tools(tools: list[_Tool] | None) -> list[Tool] | None:
     if not tools:
         return None
-    out = []
+    out: list[Tool] = []
     for index, tool in enumerate(tools):
         if tool.type not in _CUSTOM_TOOL_TYPES:
             raise InvalidRequestError(f"the server tool '{tool.type}' is not available through the gateway",

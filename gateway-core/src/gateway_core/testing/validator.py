@@ -17,6 +17,8 @@ from typing import Any
 
 import jsonschema
 
+from ..types import HOSTED_ITEM_FIELDS, HOSTED_TOOL_FIELDS, WEB_SEARCH_TOOLS
+
 BUNDLED = Path(__file__).with_name("openapi.json")
 """The copy of the Open Responses openapi.json shipped with the kit (``OPENRESPONSES_OPENAPI`` overrides)."""
 
@@ -32,7 +34,22 @@ def _patched(document: dict[str, Any]) -> dict[str, Any]:
     schemas = document["components"]["schemas"]
     schemas["JsonSchemaResponseFormat"]["properties"]["schema"] = {"anyOf": [{"type": "object"}, {"type": "null"}]}
     schemas["ReasoningItemParam"]["properties"]["content"] = {"anyOf": [{"type": "array"}, {"type": "null"}]}
+    _allow_openai_types(schemas)
     return document
+
+
+def _allow_openai_types(schemas: dict[str, Any]) -> None:
+    """The gateway's documented extensions: OpenAI Responses tool and item types (docs/openai-types.md) are
+    accepted and returned under OpenAI's names, as OpenAI clients send and parse them. Each is an object of
+    one of those types; an item has an ``id`` (and, where OpenAI gives it one, a ``status``)."""
+    tools = ["custom", "namespace", *(tool.__struct_config__.tag for tool in WEB_SEARCH_TOOLS), *HOSTED_TOOL_FIELDS]
+    items = ["custom_tool_call", "web_search_call", *HOSTED_ITEM_FIELDS]
+    schemas["Tool"]["oneOf"].append({"type": "object", "required": ["type"],
+                                     "properties": {"type": {"enum": tools}}})
+    schemas["ItemField"]["oneOf"].append({"type": "object", "required": ["type", "id"],
+                                          "properties": {"type": {"enum": items}, "id": {"type": "string"}}})
+    schemas["ResponseResource"]["properties"]["tool_choice"]["oneOf"].append(
+        {"type": "object", "required": ["type", "name"], "properties": {"type": {"enum": ["custom"]}}})
 
 
 class Validator:

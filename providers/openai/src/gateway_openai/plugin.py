@@ -91,7 +91,8 @@ def gateway_provider_info() -> ProviderInfo:
 def gateway_capabilities(options: Options) -> Capabilities:
     """Every capability in both modes (files need inline data in ``chat_completions`` mode, checked per
     part); OpenAI's own compaction only in ``responses`` mode."""
-    return Capabilities(compaction=options.mode == "responses")
+    responses = options.mode == "responses"
+    return Capabilities(compaction=responses, tool_types=frozenset({"*"} if responses else {"function"}))
 
 
 @hookimpl

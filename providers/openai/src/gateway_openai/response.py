@@ -13,6 +13,7 @@ from msgspec import Struct, field
 from gateway_core import CompactedWindow
 from gateway_core.contract import deltas as d
 from gateway_core.ids import new_call_id
+from gateway_core.translate import WHOLE_ITEM_TYPES, whole_item
 from gateway_core.types import Compaction, InputTokensDetails, Message, OutputTokensDetails, Usage
 
 from .errors import error_from_body
@@ -49,12 +50,30 @@ class ResponsesUsage(Struct, gc=False):
         )
 
 
+class Annotation(Struct, gc=False):
+    """An ``output_text`` annotation (only ``url_citation`` ones are kept)."""
+
+    type: str = ""
+    url: str = ""
+    title: str = ""
+    start_index: int = 0
+    end_index: int = 0
+
+
+def citations(annotations: list[Annotation] | None, out: list[d.Delta]) -> None:
+    """Append the ``url_citation`` annotations of a text part as citation deltas."""
+    for note in annotations or ():
+        if note.type == "url_citation":
+            out.append(d.CitationDelta(note.url, note.title, note.start_index, note.end_index))
+
+
 class Part(Struct, gc=False):
     """A content or summary part (``output_text``, ``refusal``, ``summary_text``, ``reasoning_text``)."""
 
     type: str = ""
     text: str = ""
     refusal: str = ""
+    annotations: list[Annotation] | None = None
 
 
 class Item(Struct, gc=False):
@@ -67,6 +86,7 @@ class Item(Struct, gc=False):
     call_id: str | None = None
     name: str = ""
     arguments: str = ""
+    namespace: str | None = None
 
 
 class _Reason(Struct, gc=False):
@@ -85,7 +105,9 @@ class Response(Struct, gc=False):
     """The ``Response`` object (and the snapshot of terminal stream events)."""
 
     status: str | None = None
-    output: list[Item] = field(default_factory=list)
+    output: list[msgspec.Raw] = field(default_factory=list)
+    """Each item undecoded: most decode as :class:`Item`, those of tools the gateway passes on whole (custom,
+    web search, hosted tools) as what they are."""
     usage: ResponsesUsage | None = None
     incomplete_details: _Reason | None = None
     error: UpstreamError | None = None
@@ -94,10 +116,16 @@ class Response(Struct, gc=False):
 _decode_response = msgspec.json.Decoder(Response).decode
 
 
-def item_deltas(item: Item, out: list[d.Delta]) -> None:
+decode_item = msgspec.json.Decoder(Item).decode
+
+
+def item_deltas(raw: msgspec.Raw, out: list[d.Delta]) -> None:
     """Append the deltas of one whole output item."""
+    item = decode_item(raw)
     kind = item.type
-    if kind == "message":
+    if kind in WHOLE_ITEM_TYPES:
+        out.append(whole_item(raw))
+    elif kind == "message":
         for index, part in enumerate(item.content or ()):
             if index:
                 out.append(d.PartBreak())
@@ -105,9 +133,10 @@ def item_deltas(item: Item, out: list[d.Delta]) -> None:
                 out.append(d.RefusalDelta(part.refusal))
             else:
                 out.append(d.TextDelta(part.text))
+                citations(part.annotations, out)
         out.append(d.ItemBreak())
     elif kind == "function_call":
-        out.append(d.FunctionCallStart(item.call_id or new_call_id(), item.name))
+        out.append(d.FunctionCallStart(item.call_id or new_call_id(), item.name, item.namespace))
         out.append(d.FunctionCallArgumentsDelta(item.arguments or "{}"))
     elif kind == "reasoning":
         for index, part in enumerate(item.summary or ()):

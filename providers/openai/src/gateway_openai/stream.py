@@ -14,16 +14,20 @@ from msgspec import Struct
 
 from gateway_core.contract import deltas as d
 from gateway_core.ids import new_call_id
+from gateway_core.translate import WHOLE_ITEM_TYPES, whole_item
 
 from .errors import error_from_body
 from .response import (
+    Annotation,
     ChatUsage,
     Function,
     Item,
     Response,
     UpstreamError,
     chat_finish,
+    citations,
     decode_chat,
+    decode_item,
     finish_of,
 )
 
@@ -34,13 +38,15 @@ from .response import (
 class _Event(Struct, gc=False):
     type: str
     delta: str = ""
-    item: Item | None = None
+    item: msgspec.Raw = msgspec.Raw(b"")
+    """The event's item, undecoded (empty when the event has none)."""
     content_index: int = 0
     summary_index: int = 0
     response: Response | None = None
     code: Any = None
     message: str = ""
     error: UpstreamError | None = None
+    annotation: Annotation | None = None
 
 
 _decode_event = msgspec.json.Decoder(_Event).decode
@@ -74,12 +80,16 @@ class ResponsesStreamParser:
                     out.append(make(event.delta))  # type: ignore[arg-type]
                     self._streamed = True
             elif kind == "response.output_item.added":
-                item = event.item
                 self._streamed = False
-                if item is not None and item.type == "function_call":
-                    out.append(d.FunctionCallStart(item.call_id or new_call_id(), item.name))
-                else:
+                if not event.item:
+                    continue
+                item = decode_item(event.item)
+                if item.type == "function_call":
+                    out.append(d.FunctionCallStart(item.call_id or new_call_id(), item.name, item.namespace))
+                elif item.type not in WHOLE_ITEM_TYPES:  # those come whole with output_item.done
                     out.append(d.ItemBreak())
+            elif kind == "response.output_text.annotation.added":
+                citations([event.annotation] if event.annotation else None, out)
             elif kind == "response.content_part.added":
                 if event.content_index:
                     out.append(d.PartBreak())
@@ -87,8 +97,12 @@ class ResponsesStreamParser:
                 if event.summary_index:
                     out.append(d.PartBreak())
             elif kind == "response.output_item.done":
-                if event.item is not None:
-                    self._item_done(event.item, out)
+                if event.item:
+                    item = decode_item(event.item)
+                    if item.type in WHOLE_ITEM_TYPES:
+                        out.append(whole_item(event.item))
+                    else:
+                        self._item_done(item, out)
             elif kind == "response.completed" or kind == "response.incomplete" or kind == "response.failed":
                 response = event.response or Response(status=kind[9:])
                 if response.status is None:
@@ -110,7 +124,11 @@ class ResponsesStreamParser:
                 for index, part in enumerate(item.content or ()):
                     if index:
                         out.append(d.PartBreak())
-                    out.append(d.RefusalDelta(part.refusal) if part.type == "refusal" else d.TextDelta(part.text))
+                    if part.type == "refusal":
+                        out.append(d.RefusalDelta(part.refusal))
+                    else:
+                        out.append(d.TextDelta(part.text))
+                        citations(part.annotations, out)
             elif kind == "reasoning":
                 for index, part in enumerate(item.summary or ()):
                     if index:

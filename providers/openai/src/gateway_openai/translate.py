@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from gateway_core import InvalidRequestError
 from gateway_core.envelope import is_envelope
 from gateway_core.translate import file_source, image_source, message_text, refusal_text, tool_output_text
 from gateway_core.types import (
     AllowedTools,
     Compaction,
+    CustomChoice,
+    CustomToolCall,
+    CustomToolCallOutput,
     FunctionCall,
     FunctionCallOutput,
     FunctionChoice,
     FunctionTool,
+    HostedItem,
     InputFile,
     InputImage,
     InputText,
@@ -30,6 +36,8 @@ from gateway_core.types import (
     TextFormatJsonObject,
     TextFormatJsonSchema,
     TextSettings,
+    Tool,
+    WebSearchCall,
 )
 
 from .options import Options
@@ -53,8 +61,8 @@ def to_responses(request: ResponseRequest, model: str) -> dict[str, Any]:
         body["tools"] = [_responses_tool(tool) for tool in request.tools]
     choice = request.tool_choice
     if choice is not None:
-        if type(choice) is FunctionChoice:
-            body["tool_choice"] = {"type": "function", "name": choice.name}
+        if type(choice) is FunctionChoice or type(choice) is CustomChoice:
+            body["tool_choice"] = msgspec.to_builtins(choice)
         elif type(choice) is AllowedTools:
             body["tool_choice"] = {
                 "type": "allowed_tools",
@@ -98,8 +106,11 @@ def _responses_input(request: ResponseRequest) -> list[dict[str, Any]]:
                 message["phase"] = item.phase  # type: ignore[union-attr]
             items.append(message)
         elif kind is FunctionCall:
-            items.append({"type": "function_call", "call_id": item.call_id,  # type: ignore[union-attr]
-                          "name": item.name, "arguments": item.arguments})  # type: ignore[union-attr]
+            call: dict[str, Any] = {"type": "function_call", "call_id": item.call_id,  # type: ignore[union-attr]
+                                    "name": item.name, "arguments": item.arguments}  # type: ignore[union-attr]
+            if item.namespace is not None:  # type: ignore[union-attr]
+                call["namespace"] = item.namespace  # type: ignore[union-attr]
+            items.append(call)
         elif kind is FunctionCallOutput:
             output = item.output  # type: ignore[union-attr]
             out: dict[str, Any] = {
@@ -128,6 +139,12 @@ def _responses_input(request: ResponseRequest) -> list[dict[str, Any]]:
             items.append(reasoning)
         elif kind is Compaction:  # OpenAI's own (the core only lets those through to this provider)
             items.append({"type": "compaction", "encrypted_content": item.encrypted_content})  # type: ignore[union-attr]
+        elif kind is CustomToolCall or kind is CustomToolCallOutput:  # no item ids under store=False
+            whole = msgspec.to_builtins(item)
+            whole.pop("id", None)
+            items.append(whole)
+        elif kind is WebSearchCall or isinstance(item, HostedItem):  # OpenAI's own items, as they came
+            items.append(msgspec.to_builtins(item))
     return items
 
 
@@ -165,9 +182,14 @@ def _responses_part(part: Any, param: str) -> dict[str, Any]:
     return file
 
 
-def _responses_tool(tool: FunctionTool) -> dict[str, Any]:
-    return {"type": "function", "name": tool.name, "description": tool.description,
-            "parameters": tool.parameters, "strict": tool.strict}
+def _responses_tool(tool: Tool) -> dict[str, Any]:
+    if type(tool) is not FunctionTool:  # namespace, custom, web search, hosted tools: OpenAI's own, as sent
+        return msgspec.to_builtins(tool)  # type: ignore[no-any-return]
+    function = {"type": "function", "name": tool.name, "description": tool.description,
+                "parameters": tool.parameters, "strict": tool.strict}
+    if tool.defer_loading is not msgspec.UNSET:
+        function["defer_loading"] = tool.defer_loading
+    return function
 
 
 def _responses_text(text: TextSettings) -> dict[str, Any]:
@@ -195,7 +217,7 @@ def to_chat(request: ResponseRequest, model: str, options: Options) -> dict[str,
     """The ``chat.completions.create`` body, for the instance's dialect."""
     openai = options.openai_dialect
     body: dict[str, Any] = {"model": model, "messages": _chat_messages(request, openai)}
-    tools = request.tools or []
+    tools = [tool for tool in request.tools or () if type(tool) is FunctionTool]  # the core fitted the rest
     choice = request.tool_choice
     if type(choice) is AllowedTools:
         if openai:

@@ -70,12 +70,15 @@ def echo_from_responses(body: dict[str, Any]) -> EchoRequest:
                 echo.turns.append((item["role"], text))
         elif kind == "function_call":
             echo.turns.append(("assistant", f"call {item['name']}({item['arguments']})"))
+        elif kind == "custom_tool_call":
+            echo.turns.append(("assistant", f"call {item['name']}({item['input']})"))
         elif kind == "compaction":
             echo.system.append("compacted: " + _open_compaction(item["encrypted_content"]))
-    if items and items[-1].get("type") == "function_call_output":
+    if items and items[-1].get("type") in ("function_call_output", "custom_tool_call_output"):
         echo.tool_output = _text_of(items[-1]["output"], ("input_text",))
     echo.json_output = ((body.get("text") or {}).get("format") or {}).get("type") in _JSON_FORMATS
-    echo.tools = [tool["name"] for tool in body.get("tools") or []]
+    echo.tools = list(_callable_tools(body))
+    echo.web_search = any(tool["type"].startswith("web_search") for tool in body.get("tools") or [])
     choice = body.get("tool_choice")
     if isinstance(choice, str):
         echo.tool_choice = choice
@@ -85,6 +88,17 @@ def echo_from_responses(body: dict[str, Any]) -> EchoRequest:
         echo.tool_choice = choice.get("mode", "auto")
         echo.tools = [tool["name"] for tool in choice["tools"]]
     return echo
+
+
+def _callable_tools(body: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
+    """Function and custom tools by name (those in a namespace too): ``(type, namespace)``."""
+    tools: dict[str, tuple[str, str | None]] = {}
+    for tool in body.get("tools") or []:
+        if tool["type"] in ("function", "custom"):
+            tools[tool["name"]] = (tool["type"], None)
+        elif tool["type"] == "namespace":
+            tools.update((inner["name"], (inner["type"], tool["name"])) for inner in tool["tools"])
+    return tools
 
 
 def echo_from_chat(body: dict[str, Any]) -> EchoRequest:
@@ -166,17 +180,33 @@ def _resource(body: dict[str, Any], status: str, output: list[Any], usage: Any) 
     }
 
 
-def _responses_items(reply: EchoReply, status: str) -> list[dict[str, Any]]:
+def _responses_items(reply: EchoReply, status: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     if reply.reasoning:
         items.append({"id": f"rs_{_hex()}", "type": "reasoning", "encrypted_content": ENCRYPTED,
                       "summary": [{"type": "summary_text", "text": reply.reasoning}]})
+    if reply.search is not None:
+        items.append({"id": f"ws_{_hex()}", "type": "web_search_call", "status": "completed",
+                      "action": {"type": "search", "query": reply.search,
+                                 "sources": [{"type": "url", "url": reply.citation_url}]}})
     if reply.call_name is not None:
-        items.append({"id": f"fc_{_hex()}", "type": "function_call", "status": "completed",
-                      "arguments": reply.call_arguments, "call_id": f"call_{_hex()}", "name": reply.call_name})
+        kind, namespace = _callable_tools(body).get(reply.call_name, ("function", None))
+        if kind == "custom":
+            arguments = json.loads(reply.call_arguments or "{}")
+            items.append({"id": f"ctc_{_hex()}", "type": "custom_tool_call", "status": "completed",
+                          "call_id": f"call_{_hex()}", "name": reply.call_name,
+                          "input": arguments.get("input", json.dumps(arguments))})
+        else:
+            call = {"id": f"fc_{_hex()}", "type": "function_call", "status": "completed",
+                    "arguments": reply.call_arguments, "call_id": f"call_{_hex()}", "name": reply.call_name}
+            items.append(call if namespace is None else {**call, "namespace": namespace})
     else:
+        text = reply.text or ""
+        annotations = [] if reply.search is None else [
+            {"type": "url_citation", "url": reply.citation_url, "title": reply.search, "start_index": 0,
+             "end_index": len(text)}]
         part = ({"type": "refusal", "refusal": reply.refusal} if reply.refusal else
-                {"type": "output_text", "annotations": [], "logprobs": [], "text": reply.text or ""})
+                {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text})
         items.append({"id": f"msg_{_hex()}", "type": "message", "status": status, "role": "assistant",
                       "content": [part]})
     return items
@@ -192,7 +222,7 @@ async def _responses_stream(body: dict[str, Any], reply: EchoReply) -> AsyncIter
         return _sse(data["type"], data)
 
     status = "incomplete" if reply.finish == "length" else "completed"
-    items = _responses_items(reply, status)
+    items = _responses_items(reply, status, body)
     yield frame({"type": "response.created", "response": _resource(body, "in_progress", [], None)})
     yield frame({"type": "response.in_progress", "response": _resource(body, "in_progress", [], None)})
     for index, item in enumerate(items):
@@ -209,6 +239,19 @@ async def _responses_stream(body: dict[str, Any], reply: EchoReply) -> AsyncIter
             yield frame({"type": "response.reasoning_summary_text.done", **common, "text": text})
             yield frame({"type": "response.reasoning_summary_part.done", **common,
                          "part": {"type": "summary_text", "text": text}})
+            yield frame({"type": "response.output_item.done", "output_index": index, "item": item})
+        elif kind in ("web_search_call", "custom_tool_call"):
+            yield frame({"type": "response.output_item.added", "output_index": index,
+                         "item": {**item, "status": "in_progress"}})
+            if kind == "custom_tool_call":
+                yield frame({"type": "response.custom_tool_call_input.delta", "item_id": item["id"],
+                             "output_index": index, "delta": item["input"]})
+                yield frame({"type": "response.custom_tool_call_input.done", "item_id": item["id"],
+                             "output_index": index, "input": item["input"]})
+            else:
+                for phase in ("in_progress", "searching", "completed"):
+                    yield frame({"type": f"response.web_search_call.{phase}", "item_id": item["id"],
+                                 "output_index": index})
             yield frame({"type": "response.output_item.done", "output_index": index, "item": item})
         elif kind == "function_call":
             yield frame({"type": "response.output_item.added", "output_index": index,
@@ -244,6 +287,9 @@ async def _responses_stream(body: dict[str, Any], reply: EchoReply) -> AsyncIter
                 failed["error"] = {"code": "server_error", "message": "overloaded"}
                 yield frame({"type": "response.failed", "response": failed})
                 return
+            for number, annotation in enumerate(part.get("annotations") or ()):
+                yield frame({"type": "response.output_text.annotation.added", **common,
+                             "annotation_index": number, "annotation": annotation})
             if refusal:
                 yield frame({"type": "response.refusal.done", **common, "refusal": text})
             else:
@@ -304,7 +350,7 @@ async def responses_endpoint(request: Request) -> Response:
     if body.get("stream"):
         return _sse_response(_responses_stream(body, reply))
     status = "incomplete" if reply.finish == "length" else "completed"
-    return JSONResponse(_resource(body, status, _responses_items(reply, status), _usage(reply)),
+    return JSONResponse(_resource(body, status, _responses_items(reply, status, body), _usage(reply)),
                         headers={"x-request-id": f"req_{_hex()}"})
 
 
