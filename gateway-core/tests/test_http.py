@@ -112,6 +112,16 @@ def test_wrong_field_types_name_the_param(gateway: httpx.Client, openresponses: 
     assert error["param"] == param, error
 
 
+def test_a_refusal_names_every_offending_parameter(gateway: httpx.Client, openresponses: Any) -> None:
+    body = {"model": "mock", "input": [{"role": "user", "content": "hi"}, {"role": "robot", "content": "x"}],
+            "temperature": "hot", "tools": [{"type": "function", "name": "f"}, {"type": "teleport"}]}
+    error = expect_error(gateway.post("/v1/responses", json=body), 400, openresponses, type="invalid_request")
+    assert error["param"] == "input[1].role", "the first offending parameter, in body order"
+    for param in ("input[1].role", "temperature", "tools[1].type"):
+        assert f"'{param}'" in error["message"], error["message"]
+    assert error["message"].startswith("3 invalid parameters")
+
+
 def test_oversize_body(gateway: httpx.Client, openresponses: Any) -> None:
     response = gateway.post("/v1/responses", json={"model": "mock", "input": "x" * 5000})
     expect_error(response, 413, openresponses, code="request_too_large")

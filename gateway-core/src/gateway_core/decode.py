@@ -90,9 +90,50 @@ def _decode_lenient(body: bytes, first_error: msgspec.ValidationError) -> Respon
             return msgspec.convert(data, ResponseRequest)
         except msgspec.ValidationError as exc:
             error = exc
-    param, message = _param_of(error)
-    raise InvalidRequestError(f"invalid value for '{param}': {message}" if param else message,
-                              code="invalid_type", param=param) from None
+    problems = _every_problem(data) or [_param_of(error)]
+    param = problems[0][0]
+    if len(problems) == 1:
+        message = problems[0][1]
+        text = f"invalid value for '{param}': {message}" if param else message
+    else:
+        text = f"{len(problems)} invalid parameters: " + "; ".join(
+            f"'{name}': {message}" if name else message for name, message in problems)
+    raise InvalidRequestError(text, code="invalid_type", param=param) from None
+
+
+_LISTS = ("input", "tools", "include")
+_MAX_PROBLEMS = 20
+
+
+def _every_problem(data: dict[str, Any]) -> list[tuple[str | None, str]]:
+    """Each invalid parameter of a body that failed validation (msgspec stops at the first), up to
+    ``_MAX_PROBLEMS``: every top-level key checked alone, and every element of the lists. Only runs for a
+    refused request."""
+    problems: list[tuple[str | None, str]] = []
+    for key, value in data.items():
+        if len(problems) >= _MAX_PROBLEMS:
+            break
+        if key in _LISTS and isinstance(value, list):
+            for index, element in enumerate(value):
+                problem = _problem_of({key: [element]})
+                if problem is not None:
+                    name, message = problem
+                    problems.append((name.replace(f"{key}[0]", f"{key}[{index}]", 1) if name else key, message))
+                    if len(problems) >= _MAX_PROBLEMS:
+                        break
+        else:
+            problem = _problem_of({key: value})
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def _problem_of(part: dict[str, Any]) -> tuple[str | None, str] | None:
+    try:
+        msgspec.convert(part, ResponseRequest)
+    except msgspec.ValidationError as exc:
+        return _param_of(exc)
+    return None
 
 
 def normalise(request: ResponseRequest) -> None:
