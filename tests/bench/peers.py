@@ -27,7 +27,7 @@ from pathlib import Path
 from . import processes
 from .loadgen import build_request
 from .processes import Server
-from .targets import API_KEY, PATHS, BenchPath, Target, responses_body
+from .targets import API_KEY, PATHS, BenchPath, Target, gateway_request, responses_body
 from .wire import ANTHROPIC_MODEL, GEMINI_MODEL, MAX_TOKENS, OPENAI_MODEL, PROMPT, SYSTEM, encode
 
 LITELLM_VERSION = "1.106.12"  # the newest whose [proxy] extra resolves on the registry here; never 1.107.0
@@ -96,14 +96,15 @@ def start_litellm(peers_dir: Path, upstream: Server, log_dir: Path, *, workers: 
                                          "--port", str(port), "--num_workers", str(workers)],
                              core=cores, port=port, log_dir=log_dir, env=env)
     processes.wait_ready(server, "/health/liveliness", timeout=180)
-    target = Target("litellm", f"LiteLLM proxy {version_of('litellm', peers_dir)}, {workers} worker(s), /v1/responses",
-                    server)
-    headers = {"Authorization": f"Bearer {LITELLM_MASTER_KEY}"}
+    target = Target("litellm", f"LiteLLM proxy {version_of('litellm', peers_dir)}, {workers} worker(s), "
+                    "the same API as the gateway is sent", server)
     for path in PATHS:
         if path.api is None:
             target.requests[path.key] = "the mock is the gateway's own"
         else:
-            target.requests[path.key] = build_request("127.0.0.1", port, "/v1/responses", headers, responses_body(path))
+            url, headers, body = gateway_request(path)
+            headers = {**headers, "Authorization": f"Bearer {LITELLM_MASTER_KEY}"}
+            target.requests[path.key] = build_request("127.0.0.1", port, url, headers, body)
     return target
 
 
@@ -151,7 +152,7 @@ def start_baseline(ref: str, peers_dir: Path, upstream: Server, kinds: dict[str,
     for path in PATHS:
         reason = kinds.get(path.kind, "")
         target.requests[path.key] = (f"provider plugin '{path.kind}' unavailable: {reason}" if reason else
-                                     build_request("127.0.0.1", port, "/v1/responses", {}, responses_body(path)))
+                                     build_request("127.0.0.1", port, *gateway_request(path)))
     return target
 
 
@@ -207,6 +208,9 @@ def start_portkey(peers_dir: Path, upstream: Server, log_dir: Path) -> list[Targ
     for path in PATHS:
         if path.api is None:
             responses.requests[path.key] = chat.requests[path.key] = "the mock is the gateway's own"
+            continue
+        if path.ingress != "responses":
+            responses.requests[path.key] = chat.requests[path.key] = "measured on the Responses paths only"
             continue
         provider, host = _portkey_route(path, base)
         headers = {"x-portkey-provider": provider, "x-portkey-custom-host": host, "Authorization": f"Bearer {API_KEY}"}

@@ -32,6 +32,8 @@ class BenchPath:
     kind: str
     model: str
     stream: bool
+    ingress: str = "responses"
+    """The API the client speaks to the gateway: ``responses``, or the ``chat`` / ``messages`` dialect."""
 
     @property
     def key(self) -> str:
@@ -46,7 +48,13 @@ _ROUTES = [
     ("gemini", "gemini", "google", GEMINI_MODEL),
     ("mock", None, "mock", "mock"),
 ]
-PATHS = [BenchPath(name, api, kind, model, stream) for name, api, kind, model in _ROUTES for stream in (False, True)]
+_DIALECT_ROUTES = [  # the same upstreams as openai-chat and anthropic, the client speaking their API
+    ("chat-ingress", "openai-chat", "openai", "openai-chat/gpt-4o-mini", "chat"),
+    ("messages-ingress", "anthropic", "anthropic", "claude-sonnet-4-5", "messages"),
+]
+PATHS = [*(BenchPath(name, api, kind, model, stream) for name, api, kind, model in _ROUTES for stream in (False, True)),
+         *(BenchPath(name, api, kind, model, stream, ingress)
+           for name, api, kind, model, ingress in _DIALECT_ROUTES for stream in (False, True))]
 """Every path, JSON then stream for each route."""
 
 
@@ -60,6 +68,19 @@ def responses_body(path: BenchPath) -> bytes:
     if path.stream:
         body["stream"] = True
     return encode(body)
+
+
+def gateway_request(path: BenchPath) -> tuple[str, dict[str, str], bytes]:
+    """The URL path, headers and body a client of the gateway (or of a peer) sends for a path: an Open
+    Responses request, or for a dialect path the upstream's own request, named with the gateway's model."""
+    if path.ingress == "responses":
+        return "/v1/responses", {}, responses_body(path)
+    assert path.api is not None
+    api = APIS[path.api]
+    body = {**(api.stream_request if path.stream else api.json_request), "model": path.model}
+    if path.ingress == "chat":
+        return "/v1/chat/completions", {}, encode(body)
+    return "/v1/messages", {"anthropic-version": "2023-06-01"}, encode(body)
 
 
 def native_request(path: BenchPath) -> tuple[str, dict[str, str], bytes]:
@@ -156,6 +177,6 @@ def gateway_target(server: Server, kinds: dict[str, str]) -> Target:
         if reason:
             target.requests[path.key] = f"provider plugin '{path.kind}' unavailable: {reason}"
         else:
-            body = responses_body(path)
-            target.requests[path.key] = build_request("127.0.0.1", server.port, "/v1/responses", {}, body)
+            url, headers, body = gateway_request(path)
+            target.requests[path.key] = build_request("127.0.0.1", server.port, url, headers, body)
     return target
