@@ -117,6 +117,23 @@ def history(record: StoredResponse) -> list[InputItem]:
     return [*record.input, *(as_input(item) for item in record.response.output)]
 
 
+CALL_KEY = "call:"
+"""Prefix of the store's index entries from a function call's ``call_id`` to the response that made it."""
+
+
+def calls_without_reasoning(request: ResponseRequest) -> list[str]:
+    """The call ids of a request that replays function calls but no reasoning item at all (a hand-written
+    loop, chat-style code): the calls whose round-trip data the store may hold. Cheap for every other request."""
+    calls: list[str] = []
+    for item in request.items:
+        kind = type(item)
+        if kind is Reasoning:
+            return []
+        if kind is FunctionCall:
+            calls.append(item.call_id)  # type: ignore[union-attr]
+    return calls
+
+
 def has_references(request: ResponseRequest) -> bool:
     """Whether the request needs the store to be expanded."""
     return request.previous_response_id is not None or any(type(item) is ItemReference for item in request.items)
@@ -260,6 +277,36 @@ class Conversations:
             param=f"input[{index}].id",
         )
 
+    async def restore_reasoning(self, request: ResponseRequest, call_ids: list[str]) -> None:
+        """Put back, before the first of its calls, the reasoning items (with their provider round-trip data:
+        Gemini thought signatures, Anthropic thinking signatures) of each stored response that made one of
+        ``call_ids``, for clients that send back only the calls and their outputs. Each envelope names its
+        provider, so another provider ignores it; the owner check is the store's usual one."""
+        if not self.enabled:
+            return
+        restored: dict[str, list[InputItem]] = {}  # response id -> its reasoning items
+        made_by: dict[str, str] = {}  # call id -> the response that made it
+        for call_id in dict.fromkeys(call_ids):
+            if call_id in made_by:
+                continue
+            key = CALL_KEY + call_id
+            response_id = self._saving_items.get(key) or await self._find_item(key)
+            record = await self.load(response_id) if response_id is not None else None
+            if record is None:
+                continue
+            restored[record.response.id] = [as_input(item) for item in record.response.output
+                                            if type(item) is OutputReasoning and item.encrypted_content]
+            made_by.update((item.call_id, record.response.id) for item in record.response.output
+                           if type(item) is OutputFunctionCall)
+        if not any(restored.values()):
+            return
+        items: list[InputItem] = []
+        for item in request.items:
+            if type(item) is FunctionCall:
+                items.extend(restored.pop(made_by.get(item.call_id, ""), ()))  # type: ignore[union-attr]
+            items.append(item)
+        request.input = items
+
     async def _find_item(self, item_id: str) -> str | None:
         try:
             return await self.store.find_item(item_id)
@@ -277,6 +324,8 @@ class Conversations:
                 item.id = new_id(_ID_PREFIX.get(type(item), "item"))  # type: ignore[union-attr]
                 made.append(item.id)  # type: ignore[union-attr]
         made.extend(item.id for item in resource.output)  # type: ignore[misc]
+        if any(type(item) is OutputReasoning and item.encrypted_content for item in resource.output):
+            made.extend(CALL_KEY + item.call_id for item in resource.output if type(item) is OutputFunctionCall)
         exchange = current_exchange.get()
         owner = exchange.key_id if exchange is not None else None
         record = StoredResponse(response=resource, input=list(request.items), instance=instance, owner=owner or "")

@@ -20,7 +20,7 @@ from typing import Any
 
 from .admission import Admission, Observers
 from .compaction import Sealer, open_compactions
-from .conversation import Conversations, StoredResponse, has_references
+from .conversation import Conversations, StoredResponse, calls_without_reasoning, has_references
 from .decode import too_many_items
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher
@@ -93,6 +93,9 @@ class Responder:
         self.check_limits(request)
         if has_references(request):
             await self.conversations.expand(request, local)
+        calls = calls_without_reasoning(request)
+        if calls:
+            await self.conversations.restore_reasoning(request, calls)
         route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
         if any(type(item) is Compaction for item in request.items):
             open_compactions(request, self.sealer, {target.instance.name for target in route.targets})

@@ -16,6 +16,7 @@ from .types import (
     HOSTED_ITEM_FIELDS,
     FunctionCall,
     FunctionCallOutput,
+    FunctionTool,
     InputFile,
     InputImage,
     InputText,
@@ -132,3 +133,9 @@ def whole_item(raw: bytes) -> OutputItemDelta:
     """The delta of an upstream output item in OpenAI's shape whose ``type`` is in :data:`WHOLE_ITEM_TYPES`
     (a ``custom_tool_call``, ``web_search_call``, a hosted tool's item), kept as sent."""
     return OutputItemDelta(_decode_whole_item(raw))
+
+
+def function_tools(request: ResponseRequest) -> list[FunctionTool]:
+    """The request's function tools. The core has fitted the tools to the provider before it translates
+    (``gateway_core.tool_plan``), so the others left are only the types it declared in ``tool_types``."""
+    return [tool for tool in request.tools or () if type(tool) is FunctionTool]

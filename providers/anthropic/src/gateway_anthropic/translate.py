@@ -21,7 +21,7 @@ import msgspec
 
 from gateway_core import InvalidRequestError
 from gateway_core.envelope import open_envelope
-from gateway_core.translate import file_source, image_source, safe_call_id, system_texts
+from gateway_core.translate import file_source, function_tools, image_source, safe_call_id, system_texts
 from gateway_core.types import (
     AllowedTools,
     FunctionCall,
@@ -154,7 +154,7 @@ def _missing_thinking(messages: list[dict[str, Any]]) -> bool:
 
 def _tools(request: ResponseRequest, native: dict[str, Any], history_tools: list[str]) -> dict[str, Any] | None:
     """Fill ``tools`` / ``tool_choice``; returns the tool_choice sent (or ``None``)."""
-    tools = request.tools or []
+    tools = function_tools(request)
     choice = request.tool_choice
     mode: str | None = None
     forced_name = ""

@@ -17,7 +17,7 @@ from msgspec import Struct
 from gateway_core import InvalidRequestError
 from gateway_core.envelope import open_envelope
 from gateway_core.ids import CALL_ID_PREFIX
-from gateway_core.translate import call_names, file_source, image_source, system_texts
+from gateway_core.translate import call_names, file_source, function_tools, image_source, system_texts
 from gateway_core.types import (
     AllowedTools,
     FunctionCall,
@@ -37,6 +37,9 @@ from gateway_core.types import (
 
 PROVIDER = "google"
 """The envelope namespace of this plugin's thought signatures."""
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented placeholder signature, sent only on Gemini 3 for a call whose own signature is unknown
+(made by another model, or injected by the client): it skips the check, at some cost in quality."""
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$")
 _BAD_MODEL = re.compile(r"\.\.|[?&#/\s]")
@@ -81,9 +84,11 @@ def translate(request: ResponseRequest, model: str, vertexai: bool = False) -> G
 class _Run:
     """One run of assistant-side items: the parts of ONE model Content, and the signatures to re-attach."""
 
-    __slots__ = ("parts", "call_parts", "text_parts", "sigs")
+    __slots__ = ("parts", "call_parts", "text_parts", "sigs", "placeholder")
 
-    def __init__(self) -> None:
+    def __init__(self, placeholder: bool) -> None:
+        self.placeholder = placeholder
+        """Gemini 3: a step whose first call has no signature gets Google's placeholder."""
         self.parts: list[dict[str, Any]] = []
         self.call_parts: dict[str, dict[str, Any]] = {}
         self.text_parts: list[dict[str, Any]] = []
@@ -105,11 +110,15 @@ class _Run:
                     self.text_parts[index]["thoughtSignature"] = value
                 elif index >= len(self.text_parts):  # signed empty text part: replay it as it came
                     self.parts.append({"text": "", "thoughtSignature": value})
+        if self.placeholder and self.call_parts:
+            first = next(part for part in self.parts if "functionCall" in part)
+            first.setdefault("thoughtSignature", SKIP_SIGNATURE)
         return {"role": "model", "parts": self.parts}
 
 
 def _contents(request: ResponseRequest, model: str) -> list[dict[str, Any]]:
     contents: list[dict[str, Any]] = []
+    placeholder = model.startswith("gemini-3")
     run: _Run | None = None
     responses: list[dict[str, Any]] | None = None
     names: dict[str, str] | None = None
@@ -140,7 +149,7 @@ def _contents(request: ResponseRequest, model: str) -> list[dict[str, Any]]:
                 if parts:
                     contents.append({"role": "user", "parts": parts})
                 continue
-            run = run or _Run()
+            run = run or _Run(placeholder)
             for part in item.content:  # type: ignore[union-attr]
                 text = part.text if type(part) in (OutputText, InputText) else (  # type: ignore[union-attr]
                     part.refusal if type(part) is Refusal else "")  # type: ignore[union-attr]
@@ -149,13 +158,13 @@ def _contents(request: ResponseRequest, model: str) -> list[dict[str, Any]]:
                     run.parts.append(entry)
                     run.text_parts.append(entry)
         elif kind is FunctionCall:
-            run = run or _Run()
+            run = run or _Run(placeholder)
             run.parts.append(_function_call(item, index))  # type: ignore[arg-type]
             run.call_parts[item.call_id] = run.parts[-1]  # type: ignore[union-attr]
         elif kind is Reasoning:
             data = open_envelope(item.encrypted_content, PROVIDER)  # type: ignore[union-attr]
             if data is not None and isinstance(data.get("sigs"), list):
-                run = run or _Run()
+                run = run or _Run(placeholder)
                 run.sigs.extend(sig for sig in data["sigs"] if isinstance(sig, dict))
         else:
             raise InvalidRequestError(
@@ -273,7 +282,7 @@ def _parse_output(text: str) -> Any:
 
 def _declarations(request: ResponseRequest) -> list[dict[str, Any]]:
     declarations = []
-    for index, tool in enumerate(request.tools or ()):
+    for index, tool in enumerate(function_tools(request)):
         if not _NAME.match(tool.name):
             raise InvalidRequestError(
                 "Gemini function names must start with a letter or '_' and use only a-z, A-Z, 0-9, '_', '.', "

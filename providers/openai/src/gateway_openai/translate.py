@@ -13,7 +13,14 @@ import msgspec
 
 from gateway_core import InvalidRequestError
 from gateway_core.envelope import is_envelope
-from gateway_core.translate import file_source, image_source, message_text, refusal_text, tool_output_text
+from gateway_core.translate import (
+    file_source,
+    function_tools,
+    image_source,
+    message_text,
+    refusal_text,
+    tool_output_text,
+)
 from gateway_core.types import (
     AllowedTools,
     Compaction,
@@ -217,7 +224,7 @@ def to_chat(request: ResponseRequest, model: str, options: Options) -> dict[str,
     """The ``chat.completions.create`` body, for the instance's dialect."""
     openai = options.openai_dialect
     body: dict[str, Any] = {"model": model, "messages": _chat_messages(request, openai)}
-    tools = [tool for tool in request.tools or () if type(tool) is FunctionTool]  # the core fitted the rest
+    tools = function_tools(request)
     choice = request.tool_choice
     if type(choice) is AllowedTools:
         if openai:

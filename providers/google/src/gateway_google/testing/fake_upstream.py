@@ -37,6 +37,33 @@ def sig(text: str) -> str:
     return base64.b64encode(f"sig:{text}".encode()).decode()
 
 
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+"""Google's documented placeholder for a function call with no signature (another model's, or injected)."""
+
+
+def missing_signature(body: dict[str, Any], model: str) -> str | None:
+    """As Gemini 3 checks it: the error message when the first functionCall part of a model step in the current
+    turn (after the last user text) has no valid thoughtSignature, else None. Other models check nothing."""
+    if not model.startswith("gemini-3"):
+        return None
+    contents = body.get("contents", [])
+    start = max((index for index, content in enumerate(contents) if content.get("role") != "model"
+                 and any("text" in part for part in content.get("parts", []))), default=-1)
+    for position, content in enumerate(contents[start + 1:], start + 1):
+        calls = [part for part in content.get("parts", []) if _get(part, "functionCall", "function_call")]
+        if content.get("role") != "model" or not calls:
+            continue
+        first = calls[0]
+        name = _get(first, "functionCall", "function_call")["name"]
+        signature = _get(first, "thoughtSignature", "thought_signature")
+        if signature not in (sig(name), SKIP_SIGNATURE):
+            return ("Function call is missing a thought_signature in functionCall parts. This is required for "
+                    "tools to work correctly, and missing thought_signature may lead to degraded model "
+                    f"performance. Additional data, function call `default_api:{name}` , position {position + 1}. "
+                    "Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details.")
+    return None
+
+
 def _get(data: dict[str, Any], camel: str, snake: str) -> Any:
     """Proto-JSON accepts both spellings; the gateway sends camelCase."""
     return data.get(camel, data.get(snake))
@@ -143,6 +170,9 @@ def create_app() -> Starlette:
         if method == "countTokens":
             counted = body.get("generateContentRequest", body)
             return JSONResponse({"totalTokens": echo_reply(parse_echo(counted)).input_tokens})
+        missing = missing_signature(body, model)
+        if missing is not None:
+            return _error(400, missing)
         echo = parse_echo(body)
         prompt = _prompt(echo)
         await asyncio.sleep(echo_reply(echo).delay)
