@@ -121,19 +121,33 @@ def test_openai_responses_mode_gets_every_tool_as_sent(setup: Setup) -> None:
     assert "authorization" not in echoed["mcp"] and "mcp-secret-token-123" not in response.text
 
 
+SEARCHES = ["openai", "anthropic"]  # the providers that run web search
+
+
+@pytest.mark.parametrize("provider", SEARCHES)
 @pytest.mark.parametrize("stream", [False, True])
-def test_openai_web_search_comes_back_with_citations(setup: Setup, stream: bool) -> None:
-    body = {"model": MODELS["openai"], "input": "search:gateway pricing", "tools": [{"type": "web_search"}]}
+def test_web_search_comes_back_as_a_call_with_citations(setup: Setup, provider: str, stream: bool) -> None:
+    body = {"model": MODELS[provider], "input": "search:gateway pricing",
+            "tools": [{"type": "web_search", "filters": {"allowed_domains": ["example.com"]}}]}
     if stream:
         output = setup.stream(**body)["output"]
     else:
         response = setup.client.responses.create(**body)  # type: ignore[call-overload]
         VALIDATOR.validate_response(response.model_dump(mode="json", exclude_unset=True))
+        assert response.output[0].type == "web_search_call", "the openai SDK parses it as its own type"
         output = [item.model_dump(mode="json", exclude_unset=True) for item in response.output]
-    assert output[0]["type"] == "web_search_call" and output[0]["action"]["query"] == "gateway pricing"
-    message = output[1]
-    assert message["content"][0]["text"] == "found: gateway pricing"
-    assert message["content"][0]["annotations"][0]["url"] == "https://example.com/gateway-pricing"
+    search = output[0]
+    assert search["type"] == "web_search_call" and search["status"] == "completed"
+    assert search["action"]["query"] == "gateway pricing"
+    assert search["action"]["sources"] == [{"type": "url", "url": "https://example.com/gateway-pricing"}]
+    text = output[1]["content"][0]
+    assert text["text"] == "found: gateway pricing"
+    citation = text["annotations"][0]
+    assert citation["type"] == "url_citation" and citation["url"] == "https://example.com/gateway-pricing"
+    assert (citation["start_index"], citation["end_index"]) == (0, len(text["text"]))
+    if provider == "anthropic":
+        tool = setup.last_body("anthropic")["tools"][0]
+        assert tool == {"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["example.com"]}
 
 
 @pytest.mark.parametrize("provider", ["openai", *TRANSLATED])

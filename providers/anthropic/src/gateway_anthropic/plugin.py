@@ -12,7 +12,15 @@ from typing import Any
 
 import msgspec
 
-from gateway_core import DeltaStream, GatewayError, NativeRequest, ProviderInfo, ProviderSettings, hookimpl
+from gateway_core import (
+    Capabilities,
+    DeltaStream,
+    GatewayError,
+    NativeRequest,
+    ProviderInfo,
+    ProviderSettings,
+    hookimpl,
+)
 from gateway_core.contract import deltas as d
 from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
@@ -34,6 +42,12 @@ def gateway_provider_info() -> ProviderInfo:
         model_prefixes=("claude-",),
         options=AnthropicOptions,
     )
+
+
+@hookimpl
+def gateway_capabilities() -> Capabilities:
+    """Every capability; of the OpenAI tool types, web search runs here (Anthropic's web search tool)."""
+    return Capabilities(tool_types=frozenset({"function", "web_search"}))
 
 
 @hookimpl

@@ -6,10 +6,12 @@ is kept as raw JSON (``msgspec.Raw``): the call's ``arguments`` are the upstream
 
 from __future__ import annotations
 
+import msgspec
 from msgspec import Raw, Struct, json
 
 from gateway_core.contract import deltas as d
 from gateway_core.envelope import seal
+from gateway_core.types import WebSearchCall
 
 from .translate import PROVIDER
 
@@ -45,8 +47,24 @@ class StopDetails(Struct, gc=False):
     explanation: str | None = None
 
 
+class Citation(Struct, gc=False):
+    """A text block's citation (``web_search_result_location`` ones become ``url_citation`` annotations)."""
+
+    type: str = ""
+    url: str = ""
+    title: str | None = None
+
+
+class SearchResult(Struct, gc=False):
+    """One ``web_search_result`` of a ``web_search_tool_result`` block."""
+
+    type: str = ""
+    url: str = ""
+
+
 class Block(Struct, gc=False):
-    """A content block of any type (the fields of text, thinking, redacted_thinking and tool_use)."""
+    """A content block of any type (the fields of text, thinking, redacted_thinking, tool_use and the web
+    search blocks)."""
 
     type: str
     text: str | None = None
@@ -56,6 +74,33 @@ class Block(Struct, gc=False):
     id: str | None = None
     name: str | None = None
     input: Raw = Raw()
+    citations: list[Citation] | None = None
+    content: Raw = Raw()
+    """``web_search_tool_result``: a list of results, or an error object."""
+
+
+_decode_results = json.Decoder(list[SearchResult]).decode
+
+
+def citation_deltas(citations: list[Citation] | None, length: int) -> list[d.Delta]:
+    """The ``url_citation``s of a text block of ``length`` characters (each covers the block)."""
+    return [d.CitationDelta(citation.url, citation.title or "", 0, length) for citation in citations or ()
+            if citation.type == "web_search_result_location"]
+
+
+def search_item(query_json: bytes, result: Block) -> d.OutputItemDelta:
+    """A ``web_search_call`` item from a ``server_tool_use`` input and its ``web_search_tool_result``."""
+    try:
+        query = json.decode(query_json or b"{}").get("query", "")
+    except (msgspec.DecodeError, AttributeError):
+        query = ""
+    raw = bytes(result.content)
+    sources = []
+    if raw.startswith(b"["):
+        sources = [{"type": "url", "url": hit.url} for hit in _decode_results(raw) if hit.url]
+    status = "completed" if raw.startswith(b"[") else "failed"
+    return d.OutputItemDelta(WebSearchCall(status=status, action={"type": "search", "query": str(query),
+                                                                   "sources": sources}))
 
 
 class MessageBody(Struct, gc=False):
@@ -111,12 +156,14 @@ def message_deltas(body: bytes, model: str) -> list[d.Delta]:
     message = decode_message(body)
     out: list[d.Delta] = []
     previous = ""
+    query = b""
     for block in message.content:
         kind = block.type
         if kind == "text":
             if previous == "text":
                 out.append(d.PartBreak())
             out.append(d.TextDelta(block.text or ""))
+            out.extend(citation_deltas(block.citations, len(block.text or "")))
         elif kind == "tool_use":
             out.append(d.FunctionCallStart(block.id or "", block.name or ""))
             raw = bytes(block.input).decode()
@@ -127,8 +174,12 @@ def message_deltas(body: bytes, model: str) -> list[d.Delta]:
             out.append(thinking_seal(model, block.thinking or "", block.signature or ""))
         elif kind == "redacted_thinking":
             out.append(redacted_seal(model, block.data or ""))
+        elif kind == "server_tool_use":
+            query = bytes(block.input)
+        elif kind == "web_search_tool_result":
+            out.append(search_item(query, block))
         else:
-            continue  # server tool blocks: never requested
+            continue
         previous = kind
     if message.usage is not None:
         out.append(usage_delta(message.usage))

@@ -15,11 +15,14 @@ from gateway_core.contract import deltas as d
 from .errors import stream_error
 from .response import (
     Block,
+    Citation,
     MessageBody,
     StopDetails,
     UsageBody,
+    citation_deltas,
     finish,
     redacted_seal,
+    search_item,
     thinking_seal,
     usage_delta,
 )
@@ -35,6 +38,7 @@ class EventDelta(Struct, gc=False):
     signature: str | None = None
     stop_reason: str | None = None
     stop_details: StopDetails | None = None
+    citation: Citation | None = None
 
 
 class ErrorDetail(Struct, gc=False):
@@ -65,6 +69,9 @@ class MessagesStreamParser:
 
     __slots__ = (
         "_arguments",
+        "_citations",
+        "_query",
+        "_text_length",
         "_kind",
         "_model",
         "_previous",
@@ -84,6 +91,9 @@ class MessagesStreamParser:
         self._thinking: list[str] = []
         self._signature: list[str] = []
         self._arguments = False
+        self._query: list[str] = []  # a server_tool_use block's input JSON
+        self._citations: list[Citation] = []  # the open text block's citations
+        self._text_length = 0
         self._stop_reason: str | None = None
         self._stop_details: StopDetails | None = None
         self._usage: UsageBody | None = None
@@ -149,6 +159,8 @@ class MessagesStreamParser:
         if kind == "text":
             if self._previous == "text":
                 out.append(d.PartBreak())
+            self._citations = list(block.citations or ())
+            self._text_length = len(block.text or "")
             if block.text:
                 out.append(d.TextDelta(block.text))
         elif kind == "thinking":
@@ -161,12 +173,19 @@ class MessagesStreamParser:
         elif kind == "tool_use":
             self._arguments = False
             out.append(d.FunctionCallStart(block.id or "", block.name or ""))
+        elif kind == "server_tool_use":
+            self._query = []
+        elif kind == "web_search_tool_result":
+            out.append(search_item("".join(self._query).encode(), block))
 
     def _block_delta(self, delta: EventDelta, out: list[d.Delta]) -> None:
         kind = delta.type
         if kind == "text_delta":
             if delta.text:
+                self._text_length += len(delta.text)
                 out.append(d.TextDelta(delta.text))
+        elif kind == "input_json_delta" and self._kind == "server_tool_use":
+            self._query.append(delta.partial_json or "")
         elif kind == "input_json_delta":
             if delta.partial_json:
                 self._arguments = True
@@ -177,7 +196,8 @@ class MessagesStreamParser:
                 out.append(d.ReasoningSummaryDelta(delta.thinking))
         elif kind == "signature_delta" and delta.signature:
             self._signature.append(delta.signature)
-        # citations_delta: no URL-style citations are requested; ignored
+        elif kind == "citations_delta" and delta.citation is not None:
+            self._citations.append(delta.citation)
 
     def _block_stop(self, out: list[d.Delta]) -> None:
         kind = self._kind
@@ -185,6 +205,9 @@ class MessagesStreamParser:
             out.append(thinking_seal(self._model, "".join(self._thinking), "".join(self._signature)))
         elif kind == "tool_use" and not self._arguments:
             out.append(d.FunctionCallArgumentsDelta("{}"))  # a call without arguments streams no JSON at all
+        elif kind == "text" and self._citations:
+            out.extend(citation_deltas(self._citations, self._text_length))
+            self._citations = []
         if kind:
             self._previous = kind
         self._kind = ""

@@ -36,6 +36,7 @@ from gateway_core.types import (
     ResponseRequest,
     TextFormatJsonObject,
     TextFormatJsonSchema,
+    WebSearchTool,
 )
 
 from .options import AnthropicOptions
@@ -167,7 +168,8 @@ def _tools(request: ResponseRequest, native: dict[str, Any], history_tools: list
     elif isinstance(choice, str):
         mode = _TOOL_CHOICE[choice]
 
-    if not tools:
+    searches = [_web_search(tool) for tool in request.tools or () if isinstance(tool, WebSearchTool)]
+    if not tools and not searches:
         if not history_tools:
             return None
         # The API rejects tool_use/tool_result blocks without tool definitions: declare them, forbid calls.
@@ -184,7 +186,7 @@ def _tools(request: ResponseRequest, native: dict[str, Any], history_tools: list
         if tool.description:
             entry["description"] = tool.description
         declared.append(entry)
-    native["tools"] = declared
+    native["tools"] = declared + searches
 
     tool_choice: dict[str, Any] | None = None
     if mode == "tool":
@@ -197,6 +199,24 @@ def _tools(request: ResponseRequest, native: dict[str, Any], history_tools: list
     if tool_choice is not None:
         native["tool_choice"] = tool_choice
     return tool_choice
+
+
+WEB_SEARCH_TOOL = "web_search_20250305"
+"""Anthropic's server-side web search tool (what OpenAI's ``web_search`` tools become)."""
+
+
+def _web_search(tool: WebSearchTool) -> dict[str, Any]:
+    """Anthropic's web search tool for an OpenAI ``web_search`` tool: ``filters.allowed_domains`` and an
+    approximate ``user_location`` carry over; the rest (``search_context_size`` ...) has no equivalent."""
+    search: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
+    filters = tool.filters if isinstance(tool.filters, dict) else {}
+    if filters.get("allowed_domains"):
+        search["allowed_domains"] = list(filters["allowed_domains"])
+    location = tool.user_location if isinstance(tool.user_location, dict) else {}
+    fields = {key: location[key] for key in ("city", "region", "country", "timezone") if location.get(key)}
+    if fields:
+        search["user_location"] = {"type": "approximate", **fields}
+    return search
 
 
 # -- messages -----------------------------------------------------------------------------------------------

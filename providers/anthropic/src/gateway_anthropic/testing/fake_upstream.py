@@ -89,6 +89,11 @@ def _check(body: dict[str, Any]) -> None:
         budget = thinking.get("budget_tokens", 0)
         if budget < 1024 or budget >= body["max_tokens"]:
             raise Rejected("thinking.budget_tokens: must be >= 1024 and less than max_tokens")
+    for tool in body.get("tools") or []:
+        if tool.get("type", "custom").startswith("web_search_"):
+            unknown = set(tool) - _WEB_SEARCH_FIELDS
+            if unknown or tool.get("name") != "web_search":
+                raise Rejected(f"tools.web_search: unexpected fields {sorted(unknown)} or name {tool.get('name')!r}")
     tool_names = {tool["name"] for tool in body.get("tools") or []}
     for index, message in enumerate(messages):
         content = message["content"]
@@ -122,6 +127,14 @@ def _check(body: dict[str, Any]) -> None:
                 )
 
 
+_WEB_SEARCH_FIELDS = {"type", "name", "max_uses", "allowed_domains", "blocked_domains", "user_location",
+                      "cache_control"}
+
+
+def _is_server_tool(tool: dict[str, Any]) -> bool:
+    return str(tool.get("type", "custom")).startswith("web_search_")
+
+
 def _echo_request(body: dict[str, Any]) -> EchoRequest:
     echo = EchoRequest()
     system = body.get("system") or []
@@ -148,7 +161,8 @@ def _echo_request(body: dict[str, Any]) -> EchoRequest:
     if last["role"] == "user" and not isinstance(last["content"], str) and last["content"][-1]["type"] == "tool_result":
         echo.tool_output = _text_of(last["content"][-1].get("content", ""))
     echo.json_output = "format" in (body.get("output_config") or {})
-    echo.tools = [tool["name"] for tool in body.get("tools") or []]
+    echo.tools = [tool["name"] for tool in body.get("tools") or [] if not _is_server_tool(tool)]
+    echo.web_search = any(_is_server_tool(tool) for tool in body.get("tools") or [])
     choice = body.get("tool_choice") or {"type": "auto"}
     echo.tool_choice = {"auto": "auto", "any": "required", "tool": "required", "none": "none"}[choice["type"]]
     if choice["type"] == "tool":
@@ -179,6 +193,17 @@ def _plan(
         blocks.append({"type": "tool_use", "id": f"toolu_{uuid.uuid4().hex[:24]}", "name": reply.call_name,
                        "input": json.loads(reply.call_arguments or "{}")})
         stop_reason = "tool_use"
+    elif reply.search is not None:
+        use_id = f"srvtoolu_{uuid.uuid4().hex[:24]}"
+        blocks += [
+            {"type": "server_tool_use", "id": use_id, "name": "web_search", "input": {"query": reply.search}},
+            {"type": "web_search_tool_result", "tool_use_id": use_id, "content": [
+                {"type": "web_search_result", "url": reply.citation_url, "title": reply.search,
+                 "encrypted_content": "EqgfCioIARgBIiQ3", "page_age": None}]},
+            {"type": "text", "text": reply.text or "", "citations": [
+                {"type": "web_search_result_location", "url": reply.citation_url, "title": reply.search,
+                 "cited_text": reply.text, "encrypted_index": "Eo8BCioIAhgBIiQy"}]},
+        ]
     elif prompt == "two-blocks!":
         blocks += [{"type": "text", "text": "first block"}, {"type": "text", "text": "second block"}]
     elif reply.refusal is not None:
@@ -218,7 +243,12 @@ async def _sse(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: 
         kind = block["type"]
         if kind == "text":
             yield _frame("content_block_start", {"type": "content_block_start", "index": index,
-                                                 "content_block": {"type": "text", "text": ""}})
+                                                 "content_block": {"type": "text", "text": "",
+                                                                   **({"citations": []} if "citations" in block
+                                                                      else {})}})
+            for citation in block.get("citations") or ():
+                yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "citations_delta", "citation": citation}})
             chunks = chunk_text(block["text"])
             for number, piece in enumerate(chunks):
                 if reply.cut and number == len(chunks) // 2:
@@ -241,10 +271,10 @@ async def _sse(body: dict[str, Any], blocks: list[dict[str, Any]], stop_reason: 
             for piece in (signature[:half], signature[half:]):
                 yield _frame("content_block_delta", {"type": "content_block_delta", "index": index,
                                                      "delta": {"type": "signature_delta", "signature": piece}})
-        elif kind == "redacted_thinking":
+        elif kind in ("redacted_thinking", "web_search_tool_result"):
             yield _frame("content_block_start", {"type": "content_block_start", "index": index,
                                                  "content_block": block})
-        elif kind == "tool_use":
+        elif kind in ("tool_use", "server_tool_use"):
             yield _frame("content_block_start", {"type": "content_block_start", "index": index,
                                                  "content_block": {**block, "input": {}}})
             arguments = json.dumps(block["input"]) if block["input"] else ""
