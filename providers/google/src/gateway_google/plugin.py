@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from gateway_core import DeltaStream, GatewayError, ProviderInfo, ProviderSettings, hookimpl
+from gateway_core import Capabilities, DeltaStream, GatewayError, ProviderInfo, ProviderSettings, hookimpl
 from gateway_core.contract import deltas as d
 from gateway_core.sse import SSEStream
 from gateway_core.types import ResponseRequest
@@ -33,6 +33,12 @@ class GoogleClient:
         self.sdk = sdk
         self.api = sdk.aio._api_client
         self.limit = limit
+
+
+@hookimpl
+def gateway_capabilities() -> Capabilities:
+    """Every capability; of the OpenAI tool types, web search runs here (Grounding with Google Search)."""
+    return Capabilities(tool_types=frozenset({"function", "web_search"}))
 
 
 @hookimpl

@@ -15,6 +15,7 @@ from msgspec import Struct
 from gateway_core.contract import deltas as d
 from gateway_core.envelope import seal
 from gateway_core.ids import new_call_id
+from gateway_core.types import WebSearchCall
 
 from .translate import PROVIDER
 
@@ -42,12 +43,48 @@ class ContentWire(Struct, gc=False):
     parts: list[PartWire] = []
 
 
+class WebChunkWire(Struct, gc=False):
+    """``groundingChunks[i].web``."""
+
+    uri: str = ""
+    title: str = ""
+
+
+class GroundingChunkWire(Struct, gc=False):
+    """``groundingChunks[i]``."""
+
+    web: WebChunkWire | None = None
+
+
+class SegmentWire(Struct, rename="camel", gc=False):
+    """``groundingSupports[i].segment``: a span of the answer, in UTF-8 bytes."""
+
+    start_index: int = 0
+    end_index: int = 0
+
+
+class GroundingSupportWire(Struct, rename="camel", gc=False):
+    """``groundingSupports[i]``: which chunks support which span."""
+
+    segment: SegmentWire | None = None
+    grounding_chunk_indices: list[int] = []
+
+
+class GroundingWire(Struct, rename="camel", gc=False):
+    """``groundingMetadata`` of a candidate answered with Google Search."""
+
+    web_search_queries: list[str] = []
+    grounding_chunks: list[GroundingChunkWire] = []
+    grounding_supports: list[GroundingSupportWire] = []
+
+
 class CandidateWire(Struct, rename="camel", gc=False):
     """``candidates[i]``."""
 
     content: ContentWire | None = None
     finish_reason: str | None = None
     finish_message: str | None = None
+    grounding_metadata: GroundingWire | None = None
 
 
 class UsageWire(Struct, rename="camel", gc=False):
@@ -90,10 +127,12 @@ _CONTENT_FILTER = frozenset({
 class Turn:
     """State of one answer across chunks: text runs, signatures, the finish reason and the last usage."""
 
-    __slots__ = ("model", "sigs", "text_run", "in_text", "finish", "usage")
+    __slots__ = ("model", "sigs", "text_run", "in_text", "finish", "usage", "grounding", "run_text")
 
     def __init__(self, model: str) -> None:
         self.model = model
+        self.grounding: GroundingWire | None = None
+        self.run_text: list[str] = []  # the current text run's text (Google Search spans are offsets into it)
         self.sigs: list[dict[str, Any]] = []
         self.text_run = -1
         self.in_text = False
@@ -113,6 +152,8 @@ class Turn:
         if candidate.content is not None:
             for part in candidate.content.parts:
                 self._part(part, out)
+        if candidate.grounding_metadata is not None:
+            self.grounding = candidate.grounding_metadata
         if candidate.finish_reason:
             self.finish = self._finish(candidate, out)
 
@@ -136,7 +177,9 @@ class Turn:
         if not self.in_text:
             self.text_run += 1
             self.in_text = True
+            self.run_text = []
         if part.text:
+            self.run_text.append(part.text)
             out.append(d.TextDelta(part.text))
         if part.thought_signature:
             self.sigs.append({"on": "text", "index": self.text_run, "sig": part.thought_signature})
@@ -156,12 +199,39 @@ class Turn:
         return d.Finish(error_code=reason.lower(), error_message=message)
 
     def end(self, out: list[d.Delta]) -> None:
-        """Append the signature seal, the usage and the finish (call once the answer is complete)."""
+        """Append the Google Search citations and call, the signature seal, the usage and the finish (call once
+        the answer is complete)."""
+        if self.grounding is not None:
+            out.extend(grounding_deltas(self.grounding, "".join(self.run_text) if self.in_text else ""))
         if self.sigs:
             out.append(d.ReasoningSeal(seal(PROVIDER, self.model, {"sigs": self.sigs})))
         if self.usage is not None:
             out.append(self.usage)
         out.append(self.finish or d.Finish())
+
+
+def grounding_deltas(grounding: GroundingWire, text: str) -> list[d.Delta]:
+    """A Google Search answer's citations on ``text`` (the open text part; Gemini's spans count UTF-8 bytes,
+    converted to characters), then its ``web_search_call`` item (Gemini reports searches at the end, so the
+    item follows the message it grounded)."""
+    out: list[d.Delta] = []
+    chunks = grounding.grounding_chunks
+    encoded = text.encode()
+    for support in grounding.grounding_supports if text else ():
+        segment = support.segment
+        if segment is None:
+            continue
+        start = len(encoded[:segment.start_index].decode(errors="ignore"))
+        end = len(encoded[:segment.end_index].decode(errors="ignore"))
+        for index in support.grounding_chunk_indices:
+            web = chunks[index].web if 0 <= index < len(chunks) else None
+            if web is not None and web.uri:
+                out.append(d.CitationDelta(web.uri, web.title, start, end))
+    sources = [{"type": "url", "url": chunk.web.uri} for chunk in chunks if chunk.web is not None and chunk.web.uri]
+    for query in grounding.web_search_queries or [""]:
+        out.append(d.OutputItemDelta(WebSearchCall(status="completed",
+                                                   action={"type": "search", "query": query, "sources": sources})))
+    return out
 
 
 def _usage(usage: UsageWire) -> d.UsageDelta:

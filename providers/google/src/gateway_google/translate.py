@@ -33,6 +33,7 @@ from gateway_core.types import (
     ResponseRequest,
     TextFormatJsonObject,
     TextFormatJsonSchema,
+    WebSearchTool,
 )
 
 PROVIDER = "google"
@@ -66,11 +67,14 @@ def translate(request: ResponseRequest, model: str, vertexai: bool = False) -> G
     system = system_texts(request)
     if system:
         body["systemInstruction"] = {"parts": [{"text": text} for text in system]}
-    if request.tools:
-        body["tools"] = [{"functionDeclarations": _declarations(request)}]
+    declarations = _declarations(request)
+    if declarations:
+        body["tools"] = [{"functionDeclarations": declarations}]
         tool_config = _tool_config(request)
         if tool_config is not None:
             body["toolConfig"] = {"functionCallingConfig": tool_config}
+    if any(isinstance(tool, WebSearchTool) for tool in request.tools or ()):
+        body.setdefault("tools", []).append({"googleSearch": {}})  # Grounding with Google Search
     generation = _generation_config(request, model)
     if generation:
         body["generationConfig"] = generation

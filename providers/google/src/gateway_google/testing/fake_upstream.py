@@ -64,6 +64,15 @@ def missing_signature(body: dict[str, Any], model: str) -> str | None:
     return None
 
 
+def grounding(reply: EchoReply) -> dict[str, Any]:
+    """``groundingMetadata`` of a ``search:`` answer, as Gemini reports Google Search (spans in UTF-8 bytes)."""
+    text = reply.text or ""
+    return {"webSearchQueries": [reply.search],
+            "groundingChunks": [{"web": {"uri": reply.citation_url, "title": reply.search}}],
+            "groundingSupports": [{"segment": {"startIndex": 0, "endIndex": len(text.encode()), "text": text},
+                                   "groundingChunkIndices": [0]}]}
+
+
 def _get(data: dict[str, Any], camel: str, snake: str) -> Any:
     """Proto-JSON accepts both spellings; the gateway sends camelCase."""
     return data.get(camel, data.get(snake))
@@ -103,6 +112,7 @@ def parse_echo(body: dict[str, Any]) -> EchoRequest:
     declared = [decl["name"] for tool in body.get("tools", [])
                 for decl in _get(tool, "functionDeclarations", "function_declarations") or []]
     echo.tools = declared
+    echo.web_search = any("googleSearch" in tool or "google_search" in tool for tool in body.get("tools", []))
     config = _get(_get(body, "toolConfig", "tool_config") or {}, "functionCallingConfig",
                   "function_calling_config") or {}
     mode = config.get("mode", "AUTO")
@@ -187,6 +197,8 @@ def create_app() -> Starlette:
         if method == "generateContent":
             candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "finishReason": finish,
                                          "index": 0}
+            if reply.search is not None:
+                candidate["groundingMetadata"] = grounding(reply)
             if not parts:
                 del candidate["content"]
             return JSONResponse({"candidates": [candidate], "usageMetadata": _usage(reply, thoughts),
@@ -245,4 +257,6 @@ async def _stream(reply: EchoReply, parts: list[dict[str, Any]], finish: str, th
         await asyncio.sleep(reply.pace)
     final = {"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": finish,
                              "index": 0}], "usageMetadata": _usage(reply, thoughts), "modelVersion": model}
+    if reply.search is not None:
+        final["candidates"][0]["groundingMetadata"] = grounding(reply)
     yield _frame(final)
