@@ -50,6 +50,12 @@ CLOCK_TOOL = {
     "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]},
 }
 
+PATCH_TOOL = {"type": "custom", "name": "apply_patch", "description": "Apply a patch to the files.",
+              "format": {"type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch" /.*/'}}
+CRM_TOOLS = {"type": "namespace", "name": "crm", "description": "The CRM.", "tools": [
+    {"type": "function", "name": "lookup", "description": "Find a customer.",
+     "parameters": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}}]}
+
 
 def output_text(resource: dict[str, Any]) -> str:
     """All output_text of a resource's message items."""
@@ -269,6 +275,56 @@ class ProviderConformance(ChatCompletionsConformance, MessagesConformance):
         )
         resource = gateway.create(body)
         assert output_text(resource) == "tool said: sunny, 21C"
+
+    # -- OpenAI's other tool types (the core lowers them for providers that do not run them) ---------------
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_custom_tool(self, gateway: GatewayClient, capabilities: Capabilities, streaming: bool) -> None:
+        """A ``custom`` (freeform) tool is called with text and answered with ``custom_tool_call``."""
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        prompt = 'use:apply_patch {"input": "*** Begin Patch"}'
+        resource = self.answer(gateway, capabilities, self.body(prompt, tools=[PATCH_TOOL]), streaming)
+        calls = [item for item in resource["output"] if item["type"] == "custom_tool_call"]
+        assert [(call["name"], call["input"]) for call in calls] == [("apply_patch", "*** Begin Patch")], resource
+        history = [{"role": "user", "content": prompt},
+                   {"type": "custom_tool_call", "call_id": calls[0]["call_id"], "name": "apply_patch",
+                    "input": "*** Begin Patch"},
+                   {"type": "custom_tool_call_output", "call_id": calls[0]["call_id"], "output": "done"}]
+        assert output_text(gateway.create(self.body(history, tools=[PATCH_TOOL]))) == "tool said: done"
+
+    def test_namespace_tool(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        """A function in a ``namespace`` tool is called under its own name, with ``namespace`` set."""
+        if not capabilities.tools:
+            pytest.skip("the provider has no tools")
+        runs = "*" in capabilities.tool_types or "namespace" in capabilities.tool_types
+        prompt = 'use:lookup {"id": 7}' if runs else 'use:crm__lookup {"id": 7}'
+        calls = function_calls(gateway.create(self.body(prompt, tools=[CRM_TOOLS])))
+        assert [(call["name"], call.get("namespace"), json.loads(call["arguments"])) for call in calls] == [
+            ("lookup", "crm", {"id": 7})]
+
+    @pytest.mark.parametrize("streaming", [False, True], ids=["json", "stream"])
+    def test_web_search(self, gateway: GatewayClient, capabilities: Capabilities, streaming: bool) -> None:
+        """Where the provider runs web search: a ``web_search_call`` item and the text's ``url_citation``."""
+        if not ("*" in capabilities.tool_types or "web_search" in capabilities.tool_types):
+            pytest.skip("the provider does not run web search")
+        resource = self.answer(gateway, capabilities, self.body("search:gateway", tools=[{"type": "web_search"}]),
+                               streaming)
+        searches = [item for item in resource["output"] if item["type"] == "web_search_call"]
+        assert searches and searches[0]["action"]["query"] == "gateway", resource
+        parts = [part for item in resource["output"] if item["type"] == "message" for part in item["content"]]
+        assert parts[0]["text"] == "found: gateway"
+        assert parts[0]["annotations"][0]["url"] == "https://example.com/gateway"
+
+    def test_unsupported_tool_is_dropped_and_named(self, gateway: GatewayClient, capabilities: Capabilities) -> None:
+        """A tool the provider cannot run is left out and named in ``x-gateway-dropped-tools``."""
+        if not capabilities.tools or "*" in capabilities.tool_types:
+            pytest.skip("the provider runs every tool type")
+        tools = [WEATHER_TOOL, {"type": "file_search", "vector_store_ids": ["vs_1"]}]
+        response = gateway.post(self.body("say:fine", tools=tools))
+        assert response.status_code == 200, response.text
+        assert response.headers["x-gateway-dropped-tools"] == "tools[1] (file_search)"
+        assert output_text(response.json()) == "fine"
 
     # -- images -----------------------------------------------------------------------------------------
 
