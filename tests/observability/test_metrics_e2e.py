@@ -101,6 +101,14 @@ def test_access_log_lines_are_json_with_the_fields(tmp_path: Path) -> None:
             http.post("/v1/responses", headers={"x-claude-code-session-id": "sess-42", "x-request-id": "req-7"},
                       json={"model": "mock/mock", "input": "secret prompt words"})
             http.post("/v1/responses", json={"model": "mock/mock", "input": "error:503"})
+            http.post("/v1/responses", headers={"x-request-id": "req-codex-header", "session-id": "codex-sess-1"},
+                      json={"model": "mock/mock", "input": "hi"})
+            http.post("/v1/responses", headers={"x-request-id": "req-codex-body"},
+                      json={"model": "mock/mock", "input": "hi", "client_metadata": {"session_id": "codex-sess-2"}})
+            http.post("/v1/chat/completions", headers={"x-request-id": "req-chat"},
+                      json={"model": "mock/mock", "messages": [{"role": "user", "content": "hi"}]})
+            http.post("/v1/messages", headers={"x-request-id": "req-messages"},
+                      json={"model": "mock/mock", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]})
         output = running.stop()
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     first = next(line for line in lines if line.get("request_id") == "req-7")
@@ -109,6 +117,11 @@ def test_access_log_lines_are_json_with_the_fields(tmp_path: Path) -> None:
         assert field in first, field
     assert first["session_id"] == "sess-42" and first["status"] == 200 and first["instance"] == "mock"
     assert "secret prompt" not in output  # no prompt content in any log line
+    by_id = {line["request_id"]: line for line in lines if "request_id" in line}
+    assert by_id["req-codex-header"]["session_id"] == "codex-sess-1"  # Codex CLI's header
+    assert by_id["req-codex-body"]["session_id"] == "codex-sess-2"  # Codex CLI's client_metadata
+    assert by_id["req-chat"]["route"] == "chat_completions" and by_id["req-chat"]["status"] == 200
+    assert by_id["req-messages"]["route"] == "messages" and by_id["req-messages"]["status"] == 200
     failed = next(line for line in lines if line.get("status") == 503)
     assert failed["error_code"] and failed["retries"] == 1
 

@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("gateway")
 
-_SESSION_HEADER = b"x-claude-code-session-id"
+_SESSION_HEADERS = frozenset({b"x-claude-code-session-id", b"session-id", b"session_id"})
+"""Where agent clients send their session id: Claude Code, and Codex CLI (which also names it in its body's
+``client_metadata``, read once the body is decoded)."""
 _REFUSALS = {"rate_limit_exceeded": "rate_limit", "insufficient_quota": "budget", "gateway_overloaded": "in_flight",
              "target_overloaded": "in_flight"}
 
@@ -62,7 +64,7 @@ class Observers:
     def started(self, exchange: Exchange, scope: dict[str, Any]) -> None:
         """The exchange was admitted: in-flight gauges, the server span, the caller's key."""
         for name, value in scope["headers"]:
-            if name == _SESSION_HEADER:
+            if name in _SESSION_HEADERS:
                 exchange.session_id = value[:128].decode("latin-1")
         if self.metrics is not None:
             self.metrics.in_flight.labels(exchange.route).inc()
@@ -274,6 +276,8 @@ class Admission:
         if isinstance(error, GatewayError):
             if exchange.status == 200:
                 exchange.status, exchange.code = error.status, error.code or error.type
+            if error.status < 500:
+                log_refusal(error)
         elif error is not None and type(error).__name__ != "ClientGone":
             exchange.status, exchange.code = 500, exchange.code or "internal_error"
         try:
@@ -283,6 +287,13 @@ class Admission:
         finally:
             self.dispatcher.release()
             current_exchange.reset(self._token)
+
+
+def log_refusal(error: GatewayError) -> None:
+    """The info line of a request the gateway answered with a 4xx: status, code, parameter and the reason (the
+    request id is added by the log filter)."""
+    logger.info("refused with %s %s%s: %s", error.status, error.code or error.type,
+                f" (param {error.param})" if error.param else "", error.message)
 
 
 class Forbidden(GatewayError):

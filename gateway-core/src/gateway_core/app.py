@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as HttpRoute
 
-from .admission import admitted, build_observers, known_models
+from .admission import admitted, build_observers, known_models, log_refusal
 from .auth.admin import admin_routes, model_patterns
 from .body import BodyReader, ClientDisconnected, read_request
 from .compaction import Sealer, compact_route
@@ -295,11 +295,15 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
 
     async def http_error(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 500
+        refusal: GatewayError | None = None
         if status == 404:
-            return error_response(NotFoundError(f"no route for {request.url.path}", code="not_found"))
-        if status == 405:
-            return error_response(InvalidRequestError(f"method {request.method} is not allowed here",
-                                                      code="method_not_allowed", status=405))
+            refusal = NotFoundError(f"no route for {request.url.path}", code="not_found")
+        elif status == 405:
+            refusal = InvalidRequestError(f"method {request.method} is not allowed here", code="method_not_allowed",
+                                          status=405)
+        if refusal is not None:
+            log_refusal(refusal)
+            return error_response(refusal)
         return error_response(GatewayError("internal gateway error", code="internal_error", status=status))
 
     async def gateway_error(request: Request, exc: Exception) -> Response:

@@ -131,7 +131,7 @@ def compact_route(responder: Any, reader: BodyReader, error_response: Callable[[
 
     async def compact(request: Request) -> Response:
         try:
-            async with responder.admit(request.scope):
+            async with responder.admit(request.scope, "compact"):
                 body = await read_request(reader, content_type_of(request.scope["headers"]), request.receive,
                                           responder.max_input_items)
                 result = await compact_conversation(responder, body)

@@ -98,6 +98,7 @@ class EdgeGuard:
     @staticmethod
     async def refuse_host(send: Any) -> None:
         """Answer an HTTP request whose ``Host`` is not served here (400 ``invalid_host``)."""
+        logger.info("refused with 400 invalid_host: the Host header does not name this gateway")
         body = _INVALID_HOST.to_json()
         await send({"type": "http.response.start", "status": _INVALID_HOST.status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})

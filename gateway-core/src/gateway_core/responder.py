@@ -102,6 +102,10 @@ class Responder:
         exchange = current_exchange.get()
         if exchange is not None:
             exchange.stream = bool(request.stream)
+            if exchange.session_id is None and request.client_metadata is not None:
+                session = request.client_metadata.get("session_id")
+                if isinstance(session, str):
+                    exchange.session_id = session[:128]
             await self.observers.admit_route(exchange, request, route)
         return route
 

@@ -75,7 +75,7 @@ def _page_parameters(request: Request) -> tuple[int, bool, str | None]:
 
 def stored_response_routes(
     conversations: Conversations,
-    admit: Callable[[MutableMapping[str, Any]], AbstractAsyncContextManager[Any]],
+    admit: Callable[[MutableMapping[str, Any], str], AbstractAsyncContextManager[Any]],
     error_response: Callable[[GatewayError], Response],
 ) -> list[BaseRoute]:
     """The routes for stored responses; every request is admitted by ``admit`` (the responder's)."""
@@ -83,7 +83,7 @@ def stored_response_routes(
     def admitted(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
-                async with admit(request.scope):
+                async with admit(request.scope, "stored_responses"):
                     return await handler(request)
             except GatewayError as error:
                 return error_response(error)
@@ -94,31 +94,28 @@ def stored_response_routes(
         response_id = request.path_params["response_id"]
         record = await conversations.load(response_id)
         if record is None:
-            return error_response(_not_found(response_id))
+            raise _not_found(response_id)
         return Response(encoder.encode(record.response), media_type=_JSON)
 
     async def delete(request: Request) -> Response:
         response_id = request.path_params["response_id"]
         if not await conversations.delete(response_id):
-            return error_response(_not_found(response_id))
+            raise _not_found(response_id)
         return Response(encoder.encode(Deleted(id=response_id)), media_type=_JSON)
 
     async def input_items(request: Request) -> Response:
         response_id = request.path_params["response_id"]
-        try:
-            limit, descending, after = _page_parameters(request)
-        except GatewayError as error:
-            return error_response(error)
+        limit, descending, after = _page_parameters(request)
         items = await conversations.load_input(response_id)
         if items is None:
-            return error_response(_not_found(response_id))
+            raise _not_found(response_id)
         if descending:
             items.reverse()
         if after is not None:
             position = next((index for index, item in enumerate(items) if _item_id(item) == after), None)
             if position is None:
-                return error_response(InvalidRequestError(f"item '{after}' is not an input item of this response",
-                                                          code="invalid_value", param="after"))
+                raise InvalidRequestError(f"item '{after}' is not an input item of this response",
+                                          code="invalid_value", param="after")
             items = items[position + 1:]
         page = [_decode_item(item) for item in items[:limit]]
         for item in page:

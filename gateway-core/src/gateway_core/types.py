@@ -444,6 +444,8 @@ class ResponseRequest(Struct, kw_only=True):
     provider: Name | None = None
     stop: str | list[str] | None = None
     user: str | None = None
+    client_metadata: dict[str, Any] | None = None
+    """Codex CLI's (read for its ``session_id``, which goes to the access log; never sent upstream)."""
 
     @property
     def items(self) -> list[InputItem]:

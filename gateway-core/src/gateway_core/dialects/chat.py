@@ -545,6 +545,7 @@ class ChatDialect(Dialect):
     """OpenAI Chat Completions."""
 
     path = "/v1/chat/completions"
+    route = "chat_completions"
 
     def decode(self, body: bytes, headers: dict[bytes, bytes]) -> tuple[ResponseRequest, ChatContext]:
         """See :func:`decode_chat`."""

@@ -35,7 +35,7 @@ def count_tokens_route(responder: Responder, reader: BodyReader) -> Route:
     async def count_tokens(request: Request) -> Response:
         scope = request.scope
         try:
-            async with responder.admit(scope):
+            async with responder.admit(scope, "count_tokens"):
                 body = await reader.read(content_type_of(scope["headers"]), request.receive)
                 core, _ = decode_messages(body, dict(scope["headers"]))
                 route = await responder.prepare(core)

@@ -47,9 +47,11 @@ class StreamRenderer:
 
 
 class Dialect:
-    """One client wire format. Subclass and set ``path``; the endpoint calls the methods below."""
+    """One client wire format. Subclass and set ``path`` and ``route`` (its label in metrics and access logs);
+    the endpoint calls the methods below."""
 
     path = ""
+    route = ""
     stream_headers: list[tuple[bytes, bytes]] = _SSE_HEADERS
 
     def decode(self, body: bytes, headers: dict[bytes, bytes]) -> tuple[ResponseRequest, Any]:
@@ -104,7 +106,7 @@ class DialectEndpoint:
         headers = [(b"x-request-id", request_id)]
         started = [False]
         try:
-            async with self.responder.admit(scope):
+            async with self.responder.admit(scope, dialect.route):
                 try:
                     body = await self.reader.read(request_headers.get(b"content-type", b""), receive)
                 except ClientDisconnected:

@@ -538,6 +538,7 @@ class MessagesDialect(Dialect):
     """Anthropic Messages."""
 
     path = "/v1/messages"
+    route = "messages"
 
     def decode(self, body: bytes, headers: dict[bytes, bytes]) -> tuple[ResponseRequest, MessagesRequest]:
         """See :func:`decode_messages`."""
