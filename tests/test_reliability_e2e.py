@@ -183,3 +183,25 @@ def test_fastest_policy_learns_which_target_is_faster(stack: ExitStack) -> None:
         up.post()
     providers = [up.post().headers["x-gateway-provider"] for _ in range(10)]
     assert providers == ["b"] * 10, providers
+
+
+def test_cheapest_orders_by_the_price_table_when_no_price_is_configured(stack: ExitStack) -> None:
+    """Three real plugins in front of their fake upstreams, no price in the config: ``cheapest`` goes to the
+    model the bundled genai-prices table prices lowest (gemini-2.5-flash, under gpt-4o and claude-sonnet-4-5);
+    a ``prices`` entry over the table changes the order."""
+    import importlib
+
+    providers = {}
+    for kind, path in (("openai", "/v1"), ("anthropic", ""), ("google", "")):
+        fake = importlib.import_module(f"gateway_{kind}.testing.fake_upstream")
+        url = stack.enter_context(serve_asgi(fake.create_app()))
+        providers[kind] = {"type": kind, "api_key": f"sk-{kind}-upstream-key-0123456789", "base_url": url + path}
+    group = {"policy": "cheapest", "targets": [{"model": "openai/gpt-4o"}, {"model": "anthropic/claude-sonnet-4-5"},
+                                               {"model": "google/gemini-2.5-flash"}]}
+    for prices, expected in (({}, "google"), ({"anthropic/claude-sonnet-4-5": {"input": 0.01, "output": 0.01}},
+                                              "anthropic")):
+        with run_gateway({"providers": providers, "aliases": {"cheap": group}, "prices": prices}) as url:
+            answer = httpx.post(url + "/v1/responses", json={"model": "cheap", "input": "say:hello"}, timeout=30)
+            assert answer.status_code == 200, answer.text
+            assert answer.headers["x-gateway-provider"] == expected
+            assert float(answer.headers["x-gateway-cost-usd"]) > 0  # priced by the same table

@@ -20,6 +20,7 @@ from gateway_core.config import Price, RoutingSettings
 from gateway_core.decode import decode_request
 from gateway_core.health import TargetHealth
 from gateway_core.policies import order_targets
+from gateway_core.prices import Pricing
 from gateway_core.provider import BoundProvider
 from gateway_core.routing import Route, Target
 from gateway_core.testing import run_gateway
@@ -153,7 +154,10 @@ def test_fastest_prefers_unmeasured_then_lowest_ewma() -> None:
 
 def test_cheapest_puts_unpriced_last() -> None:
     a, b, c = _targets("a", "b", "c")
-    a.price, c.price = Price(10, 10), Price(1, 1)
+    pricing = Pricing()
+    a.unit_cost = pricing.unit_cost("mock", "a", "m", Price(10, 10))
+    c.unit_cost = pricing.unit_cost("mock", "c", "m", Price(1, 1))
+    assert pricing.unit_cost("mock", "b", "m") is None  # the built-in mock is free: no price at all
     assert order_targets(Route([a, b, c], "cheapest"), _request(), {}, 0) == [c, a, b]
 
 

@@ -247,6 +247,9 @@ def create_app(config: GatewayConfig | None = None, *, plugins: Plugins | None =
         await store.open()
         observers.pricing.load((gateway.instances[name].kind, name, model) for name, model in
                                known_models(config, gateway))
+        for target in gateway.router.configured_targets():
+            target.unit_cost = observers.pricing.unit_cost(target.instance.kind, target.instance.name, target.model,
+                                                           target.price)
         if observers.callers is not None:
             await observers.callers.start()
         if observers.access_log is not None:

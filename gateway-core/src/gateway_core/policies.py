@@ -3,7 +3,8 @@
 - ``fallback``: as configured.
 - ``weighted``: the first target drawn by weight (an A/B split), the rest by weight; with ``sticky`` set,
   the draw is a hash of the request's ``user`` / ``safety_identifier``, so one user stays on one arm.
-- ``cheapest``: by configured price (input + output per million tokens); unpriced targets last.
+- ``cheapest``: by price (input + output tokens), the target's configured one, else ``prices``, else the
+  bundled genai-prices table (resolved at startup); targets with no known price last.
 - ``fastest``: by measured time to first byte (EWMA); unmeasured targets first, and now and then
   (``routing.explore``) a random order, so a target that got faster is noticed.
 """
@@ -30,7 +31,7 @@ def order_targets(
     if policy == "weighted":
         return _weighted(targets, _sticky_key(route, request))
     if policy == "cheapest":
-        return sorted(targets, key=lambda t: (t.price is None, (t.price.input + t.price.output) if t.price else 0.0))
+        return sorted(targets, key=lambda t: (t.unit_cost is None, t.unit_cost or 0.0))
     if policy == "fastest":
         if random.random() < explore:
             return random.sample(targets, len(targets))

@@ -112,6 +112,15 @@ class Pricing:
         price = self.price_of(kind, instance, model)
         return None if price is None else price.cost(usage)
 
+    def unit_cost(self, kind: str, instance: str, model: str, configured: Price | None = None) -> float | None:
+        """USD of a thousand input plus a thousand output tokens (the base tier): what the ``cheapest`` policy
+        orders by. ``configured`` (a model group target's own price) wins over the config and the table."""
+        price = _Configured(configured) if configured is not None else self.price_of(kind, instance, model)
+        return None if price is None else price.cost(_UNIT_USAGE)
+
+
+_UNIT_USAGE = TokenCounts(input=1000, output=1000)
+
 
 
 def _lookup(kind: str, model: str) -> _Table | None:

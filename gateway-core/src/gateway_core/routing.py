@@ -42,6 +42,9 @@ class Target:
     max_retries: int
     weight: float = 1.0
     price: Price | None = None
+    unit_cost: float | None = None
+    """USD of 1,000 input + 1,000 output tokens, from ``price`` or the price table (set at startup, for the
+    ``cheapest`` policy); None when unknown."""
     key: str = field(init=False)
     state_key: str = field(init=False)
     """``key``, or for a long one a fixed-size digest of it: what per-target state tables are keyed by."""
