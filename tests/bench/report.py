@@ -25,6 +25,14 @@ ADDED_TTFB_MS = 1.0
 PEAK_RSS_MB = 100.0
 SOAK_GROWTH_PCT = 10.0
 STREAMS_ADDED_P99_MS = 10.0
+DIALECT_CPU_SHARE = 1.10
+"""A dialect path's CPU per request at most this share of the Responses path to the same upstream."""
+DIALECT_PAIRS = (("chat-ingress", "openai-chat"), ("messages-ingress", "anthropic"))
+LAYER_BUDGETS_MS = {"observed": 0.03, "keys": 0.05, "traced": None}
+"""CPU-ms per request a layer may add on the mock JSON path over ``gw-bare`` (``None``: reported only)."""
+BASELINE_SHARE = 1.05
+"""The gateway's CPU per request at most this share of the baseline's (mock and OpenAI JSON) to count as
+no slower (within the run-to-run noise of one run)."""
 GAP_KEPT = 0.8
 """A stream forwards events as they arrive when its median gap between deltas is at least this share of
 the upstream's delay between events."""
@@ -136,6 +144,21 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                      all(gap >= GAP_KEPT * upstream for gap, upstream in gaps.values()) if gaps else None))
     out.append(_worst(f"added TTFB p50 < {ADDED_TTFB_MS} ms (worst stream path)", added_ms("ttfb_p50", streams),
                       ADDED_TTFB_MS, strict=True))
+    for dialect, responses in DIALECT_PAIRS:
+        for kind in ("json", "stream"):
+            ours, reference = (_get(paths, f"{name}/{kind}", "gateway", "phases", "saturation", "cpu_ms_per_request")
+                               for name in (dialect, responses))
+            if isinstance(ours, (int, float)) and isinstance(reference, (int, float)):
+                out.append(_goal(f"{dialect}/{kind}: CPU/request <= {DIALECT_CPU_SHARE:g} x {responses}/{kind}",
+                                 f"{ours} vs {reference} ms ({ours / reference:.2f} x)",
+                                 ours <= DIALECT_CPU_SHARE * reference))
+    out.extend(layer_goals(paths))
+    for key in ("mock/json", "openai-responses/json"):
+        ours, theirs = (_get(paths, key, name, "phases", "saturation", "cpu_ms_per_request")
+                        for name in ("gateway", "baseline"))
+        if isinstance(ours, (int, float)) and isinstance(theirs, (int, float)):
+            out.append(_goal(f"{key}: no slower than the baseline (CPU/request <= {BASELINE_SHARE:g} x)",
+                             f"{ours} vs {theirs} ms ({ours / theirs:.2f} x)", ours <= BASELINE_SHARE * theirs))
     rss = _get(results, "peak_rss_kb", "gateway")
     before = _get(results, "peak_rss_before_streams_kb", "gateway")
     loaded = ", ".join(sorted(results.get("loaded_kinds", [])))
@@ -155,6 +178,21 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
                          f"latency: no errors, added p99 < {STREAMS_ADDED_P99_MS:g} ms",
                          f"{ramped['errors']} errors, added p99 {extra} ms, peak {ramped['peak_in_flight']} in flight",
                          not ramped["errors"] and extra is not None and extra < STREAMS_ADDED_P99_MS))
+    return out
+
+
+def layer_goals(paths: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each layer adds on the mock JSON path over ``gw-bare`` (same run), against its budget."""
+    out = []
+    bare = _get(paths, "mock/json", "gw-bare", "phases", "saturation", "cpu_ms_per_request")
+    for layer, budget in LAYER_BUDGETS_MS.items():
+        mine = _get(paths, "mock/json", f"gw-{layer}", "phases", "saturation", "cpu_ms_per_request")
+        if not isinstance(bare, (int, float)) or not isinstance(mine, (int, float)):
+            continue
+        extra = round(mine - bare, 3)
+        label = f"layer {layer}: CPU-ms/request added on mock/json over gw-bare" + (
+            f" <= {budget}" if budget is not None else " (reported)")
+        out.append(_goal(label, f"{mine} - {bare} = {extra} ms", extra <= budget if budget is not None else None))
     return out
 
 

@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds over which the 'ramped' streams start (default 2)")
     parser.add_argument("--streams-gap-ms", type=float, default=None,
                         help="ms between upstream events in the 'ramped' streams run (default 100)")
+    parser.add_argument("--layers", default="",
+                        help="also run the gateway with one layer on or off each, side by side: "
+                             "bare,observed,traced,keys (see tests/bench/layers.py)")
     parser.add_argument("--paths", default="", help="only these routes, e.g. openai-responses,mock")
     parser.add_argument("--duration", type=float, help="seconds of each measured window (default 4; quick 0.25)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each window (default 1; quick 0.1)")
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(REPO))
     if sys.path[1:] and Path(sys.path[1]).resolve() == HERE:  # run as a script: keep its folder off the path
         del sys.path[1]
+    from tests.bench.layers import LAYERS
     from tests.bench.measure import Plan
     from tests.bench.peers import PEERS
     from tests.bench.suite import Options, run
@@ -63,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(chosen) - set(PEERS))
     if unknown:
         print(f"unknown peer(s): {', '.join(unknown)} (known: {', '.join(PEERS)})", file=sys.stderr)
+        return 2
+    layers = [name for name in args.layers.split(",") if name]
+    if set(layers) - set(LAYERS):
+        print(f"unknown layer(s): {', '.join(sorted(set(layers) - set(LAYERS)))} (known: {', '.join(LAYERS)})",
+              file=sys.stderr)
         return 2
     if args.quick:
         if chosen or args.baseline:
@@ -82,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                       mode="quick" if args.quick else "full", plan=plan, out=args.out, results_md=results_md,
                       peers=chosen, peers_dir=args.peers_dir, baseline=args.baseline,
                       only=[name for name in args.paths.split(",") if name],
-                      note=args.note, store=args.store)
+                      note=args.note, store=args.store, layers=layers)
     results = run(options)
     return 0 if results.get("paths") else 1
 

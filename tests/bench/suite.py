@@ -14,7 +14,7 @@ from typing import Any
 
 import uvloop
 
-from . import peers, procstat, report
+from . import layers, peers, procstat, report
 from .measure import Bench, Plan
 from .processes import CLIENT_CORE, Server, free_port, pin_self, start, wait_ready
 from .targets import PATHS, BenchPath, Target, direct_target, gateway_target, installed_kinds, start_gateway
@@ -38,6 +38,7 @@ class Options:
     only: list[str] = field(default_factory=list)
     note: str = ""
     store: str = "sqlite"
+    layers: list[str] = field(default_factory=list)
 
 
 def start_upstream(log_dir: Path) -> Server:
@@ -148,6 +149,9 @@ def run(options: Options) -> dict[str, Any]:
         gateway = start_gateway(upstream, kinds, log_dir, store=options.store)
         running.append(gateway)
         targets = [direct_target(upstream), gateway_target(gateway, kinds)]
+        for name in options.layers:
+            targets.append(layers.start_layer(name, upstream, kinds, log_dir, options.store))
+            running.append(targets[-1].server)
         peer_versions = {}
         if options.baseline:
             targets.append(peers.start_baseline(options.baseline, options.peers_dir, upstream, kinds, log_dir,

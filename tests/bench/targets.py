@@ -155,28 +155,38 @@ def gateway_config(port: int, upstream_port: int, kinds: dict[str, str], store: 
 
 
 def start_gateway(upstream: Server, kinds: dict[str, str], log_dir: Path, *, store: str,
-                  name: str = "gateway", workers: int = 1, cores: int | str = processes.SERVER_CORE) -> Server:
+                  name: str = "gateway", workers: int = 1, cores: int | str = processes.SERVER_CORE,
+                  overlay: dict[str, dict[str, object]] | None = None, env_extra: dict[str, str] | None = None
+                  ) -> Server:
     """``gateway serve`` with one worker on the server core (or ``workers`` on ``cores``), every installed
-    provider configured."""
+    provider configured; ``overlay`` updates sections of the config (``{"metrics": {"enabled": False}}``) and
+    ``env_extra`` its environment."""
     port = processes.free_port()
     config = log_dir / f"{name}.yaml"
     settings = gateway_config(port, upstream.port, kinds, store, log_dir / f"{name}-responses.sqlite3", workers)
+    for section, values in (overlay or {}).items():
+        current = settings.get(section)
+        settings[section] = {**current, **values} if isinstance(current, dict) else values
     config.write_text(json.dumps(settings, indent=2))
     env = {key: value for key, value in os.environ.items() if not key.endswith("_API_KEY")}
+    env.update(env_extra or {})
     server = processes.start(name, [sys.executable, "-m", "gateway_core", "serve", "--config", str(config)],
                              core=cores, port=port, log_dir=log_dir, env=env)
     processes.wait_ready(server, "/readyz", timeout=60)
     return server
 
 
-def gateway_target(server: Server, kinds: dict[str, str]) -> Target:
-    """The gateway, sent each path's Open Responses request."""
-    target = Target("gateway", "this gateway, one worker", server)
+def gateway_target(server: Server, kinds: dict[str, str], name: str = "gateway",
+                   description: str = "this gateway, one worker",
+                   extra_headers: dict[str, str] | None = None) -> Target:
+    """The gateway, sent each path's Open Responses (or dialect) request, with ``extra_headers`` (a key)."""
+    target = Target(name, description, server)
     for path in PATHS:
         reason = kinds.get(path.kind, "")
         if reason:
             target.requests[path.key] = f"provider plugin '{path.kind}' unavailable: {reason}"
         else:
             url, headers, body = gateway_request(path)
-            target.requests[path.key] = build_request("127.0.0.1", server.port, url, headers, body)
+            target.requests[path.key] = build_request("127.0.0.1", server.port, url,
+                                                      {**headers, **(extra_headers or {})}, body)
     return target

@@ -88,3 +88,21 @@ def test_streams_soak_and_goals_are_reported(results: dict[str, Any]) -> None:
     assert all({"goal", "measured", "met"} <= set(goal) for goal in results["goals"]) and results["goals"]
     assert any(line.startswith("gateway:") and "taskset -c 0" in line for line in results["pinning"])
 
+
+
+def test_layers_run_side_by_side(tmp_path: Path) -> None:
+    """``--layers``: the gateway again with each layer on over a bare one, every request answered (the keys
+    layer sends its key, the traced one exports to the fake upstream), and each layer's cost reported."""
+    out = tmp_path / "layers.json"
+    done = subprocess.run([sys.executable, str(RUN), "--quick", "--paths", "mock", "--layers",
+                           "bare,observed,traced,keys", "--soak", "0", "--streams", "0", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    data = json.loads(out.read_text())
+    for key in ("mock/json", "mock/stream"):
+        for layer in ("bare", "observed", "traced", "keys"):
+            entry = data["paths"][key][f"gw-{layer}"]
+            assert entry["status"] == "ok", (key, layer, entry.get("reason"))
+            assert all(phase["errors"] == 0 for phase in entry["phases"].values())
+    reported = {goal["goal"].split(":")[0] for goal in data["goals"] if goal["goal"].startswith("layer ")}
+    assert reported == {"layer observed", "layer keys", "layer traced"}

@@ -7,7 +7,8 @@ delay between stream events, both changed at run time through ``POST /_bench/set
 event_delay_ms=..&jitter_pct=..``. ``GET /_bench/stats`` answers the number of answers given per API.
 
 Routes: ``POST /v1/responses``, ``/v1/chat/completions``, ``/v1/messages`` (streaming when the body says
-``"stream": true``), and any path containing ``:generateContent`` or ``:streamGenerateContent`` (Gemini).
+``"stream": true``), and any path containing ``:generateContent`` or ``:streamGenerateContent`` (Gemini);
+``POST /v1/traces`` accepts OTLP/HTTP trace exports (the traced layer's receiver).
 
 Run: ``python -m tests.bench.upstream --port 9000`` (from the repository root).
 """
@@ -76,6 +77,8 @@ JSON_ANSWERS = {name: _json_answer(api) for name, api in APIS.items()}
 STREAM_ANSWERS = {name: _stream_answer(api) for name, api in APIS.items()}
 NOT_FOUND = _plain("404 Not Found", b'{"error":{"message":"no such route","type":"invalid_request_error"}}')
 OK = _plain("200 OK", b"{}")
+TRACES_OK = Answer([_head("200 OK", [("content-type", "application/x-protobuf"), ("content-length", "0")])])
+"""An OTLP/HTTP export accepted (an empty ExportTraceServiceResponse): the receiver of the traced layer."""
 
 
 @dataclass
@@ -107,6 +110,8 @@ def route(settings: Settings, url: bytes, body: bytes) -> tuple[Answer, str | No
         settings.event_delay = float(query.get("event_delay_ms", ["0"])[0]) / 1000
         settings.jitter = float(query.get("jitter_pct", ["0"])[0]) / 100
         return OK, None
+    if path == b"/v1/traces":
+        return TRACES_OK, "otlp-traces"
     if path == b"/_bench/stats":
         return _plain("200 OK", json.dumps(dict(settings.served)).encode()), None
     return NOT_FOUND, None

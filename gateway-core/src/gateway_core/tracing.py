@@ -15,7 +15,8 @@ recorded (``gen_ai.input.messages``, ``gen_ai.output.messages``) only with ``tra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "google": "gcp.gemini", "mock": "mock"}
@@ -59,9 +60,12 @@ class Tracing:
                              "gen_ai.request.model": model, **attributes})
         return span
 
-    def use(self, span: Any) -> Any:
-        """A context manager making ``span`` the current span (so the upstream request carries it)."""
-        return self.trace.use_span(span, end_on_exit=False)
+    @contextlib.asynccontextmanager
+    async def use(self, span: Any) -> AsyncIterator[None]:
+        """An async context manager making ``span`` the current span while the SDK call runs (so the upstream
+        request carries it); the span stays open (it ends with the response)."""
+        with self.trace.use_span(span, end_on_exit=False):
+            yield
 
     @staticmethod
     def trace_id(span: Any) -> str | None:
