@@ -1,28 +1,25 @@
 """Access logs: one line per request, as JSON (``server.log_format: json``) or text (the default), in the
 same fields, written off the request path.
 
-The request path only formats the line and puts it on a queue; a :class:`logging.handlers.QueueListener`
-thread writes it (to stderr). Fields: time, request id, trace id, key id, route, requested model, instance,
-upstream model, status, error code, stream, tokens, cost, duration, time to first byte, retries, fallback,
-disconnect, and the agent session id (``X-Claude-Code-Session-Id``, Codex's ``client_metadata.session_id``).
-No prompt or answer content and no key are ever logged; every string is escaped (JSON escapes control
-characters; the text form writes them as ``\\xNN``).
+The request path only formats the line and appends it to a list; a writer thread writes what gathered
+every tenth of a second in one write (to stderr, or stdout). Fields: time, request id, trace id, key id,
+route, requested model, instance, upstream model, status, error code, stream, tokens, cost, duration, time
+to first byte, retries, fallback, disconnect, and the agent session id (``X-Claude-Code-Session-Id``,
+Codex's ``session-id`` header or ``client_metadata.session_id``). No prompt or answer content and no key
+are ever logged; every string is escaped (JSON escapes control characters; the text form writes them as
+``\\xNN``).
 """
 
 from __future__ import annotations
 
-import logging
-import logging.handlers
-import queue
 import sys
+import threading
 import time
 from typing import Any, Literal
 
 import msgspec
 
 from .exchange import Exchange
-
-logger = logging.getLogger("gateway.access")
 
 _encode = msgspec.json.Encoder().encode
 _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
@@ -75,36 +72,65 @@ def text_line(entry: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+MAX_PENDING_LINES = 100_000
+"""Lines held while the stream is blocked (a stalled pipe); past it, lines are counted and dropped."""
+
+
 class AccessLog:
-    """Writes access lines through a queue and a writer thread (started by :meth:`start`)."""
+    """Writes access lines from a writer thread (started by :meth:`start`): the request path appends the
+    rendered line to a list, and the thread writes what gathered every ``flush_seconds`` in one write, so a
+    request costs neither a system call nor a thread wake-up."""
 
     def __init__(self, log_format: Literal["text", "json"] = "text", enabled: bool = True,
-                 stream: str = "stderr") -> None:
+                 stream: str = "stderr", flush_seconds: float = 0.1) -> None:
         self.render = json_line if log_format == "json" else text_line
         self.stream = stream
         self.enabled = enabled
-        self._queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self._listener: logging.handlers.QueueListener | None = None
+        self.flush_seconds = flush_seconds
+        self._lines: list[str] = []
+        self.dropped = 0
+        """Lines not written because the stream did not keep up (reported in the next write)."""
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Attach the queue to the ``gateway.access`` logger and start the writer thread."""
-        if not self.enabled:
+        """Start the writer thread."""
+        if not self.enabled or self._thread is not None:
             return
-        handler = logging.StreamHandler(sys.stdout if self.stream == "stdout" else sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        self._listener = logging.handlers.QueueListener(self._queue, handler)
-        logger.handlers[:] = [logging.handlers.QueueHandler(self._queue)]
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-        self._listener.start()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="gateway-access-log", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Write what is queued and stop the writer thread."""
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
+        """Write what gathered and stop the writer thread."""
+        if self._thread is not None:
+            self._stopping.set()
+            self._thread.join()
+            self._thread = None
+        self._flush()
 
     def write(self, exchange: Exchange, trace_id: str | None = None) -> None:
         """Queue the line of a finished exchange."""
         if self.enabled:
-            logger.info(self.render(fields(exchange, trace_id)))
+            if len(self._lines) < MAX_PENDING_LINES:
+                self._lines.append(self.render(fields(exchange, trace_id)))
+            else:
+                self.dropped += 1
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.flush_seconds):
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._lines:
+            return
+        lines, self._lines = self._lines, []  # one swap: appends after it go to the new list
+        if self.dropped:
+            lines.append(self.render({"dropped_access_lines": self.dropped}))
+            self.dropped = 0
+        out = sys.stdout if self.stream == "stdout" else sys.stderr
+        try:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+        except (OSError, ValueError):  # the stream is gone (a closed pipe at shutdown): nothing to tell
+            pass

@@ -67,7 +67,7 @@ class Observers:
             if name in _SESSION_HEADERS:
                 exchange.session_id = value[:128].decode("latin-1")
         if self.metrics is not None:
-            self.metrics.in_flight.labels(exchange.route).inc()
+            self.metrics.in_flight_of(exchange.route).inc()
         if self.tracing is not None:
             exchange.span = self.tracing.server_span(f"{scope.get('method', 'WS')} {scope['path']}", scope["headers"])
         if self.callers is not None:
@@ -177,7 +177,7 @@ class Observers:
                 await callers.settle(exchange.ticket, exchange.tokens(), exchange.cost_usd or 0.0)
             callers.log(usage_record(exchange))
         if metrics is not None:
-            metrics.in_flight.labels(exchange.route).dec()
+            metrics.in_flight_of(exchange.route).dec()
             metrics.observe(exchange)
             reason = _REFUSALS.get(exchange.code or "")
             if reason is not None and exchange.status == 429:

@@ -90,27 +90,38 @@ class Metrics:
         self.store_writes = Counter("gateway_store_writes", "Response-store writes, by outcome.", ["outcome"], **kw)
         self.disconnects = Counter("gateway_client_disconnects", "Clients that left before the answer ended.",
                                    ["route"], **kw)
+        self._series: dict[tuple[object, ...], _Series] = {}
+        """Children by label combination; bounded as the labels are (configured names, the gateway's codes)."""
+        self._in_flight: dict[str, Gauge] = {}
 
     def model_label(self, instance: str, model: str) -> str:
         """``model`` when the configuration names it for ``instance``, else ``other`` (bounded cardinality)."""
         return model if (instance, model) in self.known_models else OTHER
 
+    def in_flight_of(self, route: str) -> Gauge:
+        """The in-flight gauge of ``route`` (its child cached: ``labels()`` costs more than the update)."""
+        child = self._in_flight.get(route)
+        if child is None:
+            child = self._in_flight[route] = self.in_flight.labels(route)
+        return child
+
     def observe(self, exchange: Exchange) -> None:
         """Count one finished exchange."""
         instance = exchange.instance or "none"
         model = self.model_label(instance, exchange.model) if exchange.model else "none"
-        stream = "true" if exchange.stream else "false"
-        labels = [exchange.route, instance, model, str(exchange.status), exchange.code or "", stream]
-        if self.key_label:
-            labels.append(exchange.key_id or "")
-        self.requests.labels(*labels).inc()
+        key_id = (exchange.key_id or "") if self.key_label else None
+        labels = (exchange.route, instance, model, exchange.status, exchange.code or "", exchange.stream, key_id)
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = _Series(self, *labels)
+        series.requests.inc()
         total = exchange.duration()
-        self.request_seconds.labels(exchange.route, instance, stream).observe(total)
+        series.duration.observe(total)
         if exchange.upstream_seconds:
-            self.upstream_seconds.labels(instance, model).observe(exchange.upstream_seconds)
-        self.overhead_seconds.labels(exchange.route, stream).observe(max(0.0, total - exchange.upstream_seconds))
+            (series.upstream or series.make_upstream()).observe(exchange.upstream_seconds)
+        series.overhead.observe(max(0.0, total - exchange.upstream_seconds))
         if exchange.first_event is not None:
-            self.first_event_seconds.labels(instance, model).observe(exchange.first_event - exchange.started)
+            (series.first_event or series.make_first_event()).observe(exchange.first_event - exchange.started)
         if exchange.retries:
             self.retries.labels(instance).inc(exchange.retries)
         if exchange.fallback:
@@ -119,18 +130,59 @@ class Metrics:
             self.disconnects.labels(exchange.route).inc()
         usage = exchange.usage
         if usage is not None:
-            key = [exchange.key_id or ""] if self.key_label else []
             for kind, count in usage.items():
                 if count:
-                    self.tokens.labels(instance, model, kind, *key).inc(count)
+                    series.tokens_of(kind).inc(count)
         if exchange.cost_usd:
-            self.cost.labels(instance, model, *([exchange.key_id or ""] if self.key_label else [])).inc(
-                exchange.cost_usd)
+            (series.cost or series.make_cost()).inc(exchange.cost_usd)
 
 
     def exposition(self) -> bytes:
         """The text exposition; in multiprocess mode, the sum over every worker's files."""
         return exposition(self.registry)
+
+
+class _Series:
+    """The metric children of one label combination of a finished exchange, made once and then reused (those
+    a request may not touch on first use, so a series appears only once it has a value)."""
+
+    __slots__ = ("cost", "duration", "first_event", "instance", "key", "metrics", "model", "overhead", "requests",
+                 "tokens", "upstream")
+
+    def __init__(self, metrics: Metrics, route: str, instance: str, model: str, status: int, code: str,
+                 stream: bool, key_id: str | None) -> None:
+        streaming = "true" if stream else "false"
+        key = () if key_id is None else (key_id,)
+        self.metrics, self.instance, self.model, self.key = metrics, instance, model, key
+        self.requests = metrics.requests.labels(route, instance, model, str(status), code, streaming, *key)
+        self.duration = metrics.request_seconds.labels(route, instance, streaming)
+        self.overhead = metrics.overhead_seconds.labels(route, streaming)
+        self.upstream: Histogram | None = None
+        self.first_event: Histogram | None = None
+        self.cost: Counter | None = None
+        self.tokens: dict[str, Counter] = {}
+
+    def make_upstream(self) -> Histogram:
+        """The upstream-duration child, made on first use."""
+        self.upstream = self.metrics.upstream_seconds.labels(self.instance, self.model)
+        return self.upstream
+
+    def make_first_event(self) -> Histogram:
+        """The first-event child, made on first use."""
+        self.first_event = self.metrics.first_event_seconds.labels(self.instance, self.model)
+        return self.first_event
+
+    def make_cost(self) -> Counter:
+        """The cost child, made on first use."""
+        self.cost = self.metrics.cost.labels(self.instance, self.model, *self.key)
+        return self.cost
+
+    def tokens_of(self, kind: str) -> Counter:
+        """The token counter of ``kind`` (input, output, ...)."""
+        child = self.tokens.get(kind)
+        if child is None:
+            child = self.tokens[kind] = self.metrics.tokens.labels(self.instance, self.model, kind, *self.key)
+        return child
 
 
 def exposition(registry: CollectorRegistry | None = None) -> bytes:
