@@ -1,13 +1,15 @@
 """Codex CLI (``@openai/codex``, installed with ``npm ci`` from tests/codex_cli) as a client of the gateway's
 Responses API, non-interactive (``codex exec``), through every provider's fake upstream (OpenAI in Responses
 and in Chat Completions mode, Anthropic, Gemini) and the mock: a plain text turn, a tool turn (Codex runs a
-shell command in its own ``workspace-write`` sandbox and sends the output back) and a multi-step turn (two
-commands in sequence, then the answer).
+shell command in its own ``workspace-write`` sandbox and sends the output back), a multi-step turn (two
+commands in sequence, then the answer) and a resumed session (``codex exec resume``: a second turn on the
+whole history). Gemini is a Gemini 3 model, whose fake refuses calls sent back without their thought
+signature: the signatures reach Codex as encrypted reasoning and must come back from it.
 
 Codex runs with its default tools and settings: it sends ``store: false`` with
 ``include: ["reasoning.encrypted_content"]`` and the whole history on every call, ``parallel_tool_calls``,
 ``client_metadata``, its ``session-id`` / ``thread-id`` headers and tools of several types (functions such as
-``exec_command``, a ``namespace``, ``web_search``). The fakes answer under the echo protocol: ``say:<text>``
+``exec_command``, a ``namespace``, ``web_search``); the gateway must store nothing. The fakes answer under the echo protocol: ``say:<text>``
 is a plain answer, ``use:exec_command {"cmd": ...}`` a scripted call of Codex's shell tool (several of them
 one after the other), and the turn after a tool result echoes it (``tool said: ...``). Each run has its own
 HOME and ``CODEX_HOME`` (a config.toml naming the gateway as its model provider, update checks, analytics
@@ -44,7 +46,7 @@ PROVIDERS = {  # provider instance -> (the model Codex is told to use, the upstr
     "openai": ("openai/gpt-5", "/v1/responses"),
     "openai-chat": ("openai-chat/gpt-4o-mini", "/v1/chat/completions"),
     "anthropic": ("anthropic/claude-sonnet-4-5", "/v1/messages"),
-    "google": ("google/gemini-2.5-flash", "/v1beta/models/gemini-2.5-flash:streamGenerateContent"),
+    "google": ("google/gemini-3-flash-preview", "/v1beta/models/gemini-3-flash-preview:streamGenerateContent"),
 }
 UPSTREAMS = {  # provider instance -> (fake upstream package, path under its base URL, options)
     "openai": ("openai", "/v1", {}),
@@ -135,17 +137,18 @@ def gateway() -> Iterator[Gateway]:
         yield Gateway(url, received, upstreams, store)
 
 
-def run_codex(codex: str, gateway: Gateway, home: Path, model: str, prompt: str) -> Run:
-    """``codex exec`` of ``prompt`` in a fresh workdir under ``home``, with ``home`` as HOME and CODEX_HOME
-    in it; asserts it exits 0."""
+def run_codex(codex: str, gateway: Gateway, home: Path, model: str, prompt: str, *, resume: bool = False) -> Run:
+    """``codex exec`` of ``prompt`` in a workdir under ``home``, with ``home`` as HOME and CODEX_HOME in it
+    (made on the first run; ``resume`` continues the last session there); asserts it exits 0."""
     codex_home, workdir = home / ".codex", home / "work"
-    codex_home.mkdir(parents=True)
-    workdir.mkdir()
-    (codex_home / "config.toml").write_text(CONFIG.format(model=model, gateway=gateway.url))
+    if not resume:
+        codex_home.mkdir(parents=True)
+        workdir.mkdir()
+        (codex_home / "config.toml").write_text(CONFIG.format(model=model, gateway=gateway.url))
     environment = {"PATH": os.environ["PATH"], "HOME": str(home), "CODEX_HOME": str(codex_home),
                    "GATEWAY_API_KEY": TOKEN}
     command = [codex, "exec", "--json", "--strict-config", "--skip-git-repo-check", "--sandbox", "workspace-write",
-               "--cd", str(workdir), prompt]
+               "--cd", str(workdir), *(["resume", "--last"] if resume else []), prompt]
     result = subprocess.run(command, cwd=workdir, env=environment, stdin=subprocess.DEVNULL, capture_output=True,
                             text=True, timeout=180, check=False)
     assert result.returncode == 0, f"codex failed:\n{result.stdout}\n{result.stderr}"
@@ -168,6 +171,7 @@ def check_calls(
     for body in calls:
         assert body["store"] is False and "reasoning.encrypted_content" in body["include"]
         assert "exec_command" in [tool.get("name") for tool in body["tools"]]
+        assert {"function", "namespace", "web_search"} <= {tool["type"] for tool in body["tools"]}
     path = PROVIDERS[provider][1]
     if path is not None:
         upstream = gateway.upstream_calls(provider)[before:]
@@ -211,3 +215,27 @@ def test_codex_multi_step_turn(codex: str, gateway: Gateway, tmp_path: Path, pro
     assert run.answer.startswith("tool said:") and run.answer.endswith("first\nsecond\n"), run.answer
     calls = check_calls(gateway, run, provider, 3, before, stored)
     assert [sum(item.get("type") == "function_call_output" for item in body["input"]) for body in calls] == [0, 1, 2]
+    if provider == "google":  # Gemini's thought signatures went to Codex as encrypted reasoning and came back
+        reasoning = [item for item in calls[-1]["input"] if item["type"] == "reasoning"]
+        assert len(reasoning) == 2 and all(item["encrypted_content"] for item in reasoning)
+        parts = [part for content in gateway.upstream_calls(provider)[-1].json["contents"] for part in content["parts"]
+                 if "functionCall" in part]
+        assert [part.get("thoughtSignature") for part in parts] == [fake("google").sig("exec_command")] * 2
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_codex_resumed_session_sends_the_whole_history_back(
+    codex: str, gateway: Gateway, tmp_path: Path, provider: str
+) -> None:
+    model = PROVIDERS[provider][0]
+    before, stored = len(gateway.upstream_calls(provider)) if provider in UPSTREAMS else 0, gateway.stored()
+    first = run_codex(codex, gateway, tmp_path, model, 'Run this.\nuse:exec_command {"cmd": "echo resumed-marker"}')
+    second = run_codex(codex, gateway, tmp_path, model, "history?", resume=True)
+    assert second.session == first.session and second.commands == []
+    turns = second.answer.split(" | ")  # every turn the upstream received, as role:text
+    assert any(turn.startswith("assistant:call exec_command(") and "echo resumed-marker" in turn for turn in turns)
+    assert any(turn.startswith("assistant:tool said:") and "resumed-marker" in turn for turn in turns)
+    assert turns[-1] == "user:history?"
+    replayed = check_calls(gateway, second, provider, 3, before, stored)[-1]["input"]
+    assert [item.get("type") for item in replayed if item.get("type") != "reasoning"][-4:] == [
+        "function_call", "function_call_output", "message", "message"]
