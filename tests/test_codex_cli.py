@@ -6,14 +6,15 @@ commands in sequence, then the answer) and a resumed session (``codex exec resum
 whole history). Gemini is a Gemini 3 model, whose fake refuses calls sent back without their thought
 signature: the signatures reach Codex as encrypted reasoning and must come back from it.
 
-Codex runs with its default tools and settings: it sends ``store: false`` with
-``include: ["reasoning.encrypted_content"]`` and the whole history on every call, ``parallel_tool_calls``,
+Codex runs with its default tools and settings: it sends ``store: false`` with ``include:
+["reasoning.encrypted_content"]`` and the whole history on every call, ``parallel_tool_calls``,
 ``client_metadata``, its ``session-id`` / ``thread-id`` headers and tools of several types (functions such as
-``exec_command``, a ``namespace``, ``web_search``); the gateway must store nothing. The fakes answer under the echo protocol: ``say:<text>``
-is a plain answer, ``use:exec_command {"cmd": ...}`` a scripted call of Codex's shell tool (several of them
-one after the other), and the turn after a tool result echoes it (``tool said: ...``). Each run has its own
-HOME and ``CODEX_HOME`` (a config.toml naming the gateway as its model provider, update checks, analytics
-and OpenTelemetry off, every key checked by ``--strict-config``) and nothing but the gateway to talk to.
+``exec_command``, a ``namespace``, ``web_search``); the gateway must store nothing. The fakes answer under the
+echo protocol: ``say:<text>`` is a plain answer, ``use:exec_command {"cmd": ...}`` a scripted call of Codex's
+shell tool (several of them one after the other), and the turn after a tool result echoes it (``tool said:
+...``). Each run has its own HOME and ``CODEX_HOME`` (a config.toml naming the gateway as its model provider,
+update checks, analytics and OpenTelemetry off, every key checked by ``--strict-config``) and nothing but the
+gateway to talk to.
 """
 
 from __future__ import annotations
