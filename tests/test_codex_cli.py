@@ -91,8 +91,9 @@ class Gateway:
                 if request.headers.get("session-id") == session and request.path == "/v1/responses"]
 
     def upstream_calls(self, provider: str) -> list[RecordedRequest]:
-        """The model calls the provider's fake received."""
-        return [request for request in self.upstreams[provider].requests if request.method == "POST"]
+        """The model calls the provider's fake received (none for the mock)."""
+        fake = self.upstreams.get(provider)
+        return [] if fake is None else [request for request in fake.requests if request.method == "POST"]
 
     def stored(self) -> int:
         """How many responses and item index rows the gateway's store holds."""
@@ -124,7 +125,7 @@ def codex() -> str:
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
     """One gateway (recording what Codex sends it) in front of the mock and a recorded fake per instance."""
-    with ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         upstreams = {name: UpstreamRecorder(fake(package).create_app()) for name, (package, _, _) in UPSTREAMS.items()}
         providers: dict[str, Any] = {"mock": {"type": "mock"}}
         for name, (package, path, options) in UPSTREAMS.items():
@@ -162,9 +163,7 @@ def run_codex(codex: str, gateway: Gateway, home: Path, model: str, prompt: str,
                          if item["type"] == "command_execution"])
 
 
-def check_calls(
-    gateway: Gateway, run: Run, provider: str, count: int, before: int, stored: int
-) -> list[dict[str, Any]]:
+def check_calls(gateway: Gateway, run: Run, provider: str, count: int, before: int) -> list[dict[str, Any]]:
     """Codex made ``count`` model calls, each ``store: false`` asking for encrypted reasoning, all served by
     ``provider`` (its fake had ``before`` calls), and the gateway stored nothing; returns their bodies."""
     calls = gateway.calls(run.session)
@@ -178,35 +177,35 @@ def check_calls(
         upstream = gateway.upstream_calls(provider)[before:]
         assert [request.path for request in upstream] == [path] * count
         assert TOKEN not in json.dumps([dict(request.headers) for request in upstream])
-    assert gateway.stored() == stored
+    assert gateway.stored() == 0
     return calls
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_codex_text_turn(codex: str, gateway: Gateway, tmp_path: Path, provider: str) -> None:
-    before, stored = len(gateway.upstream_calls(provider)) if provider in UPSTREAMS else 0, gateway.stored()
+    before = len(gateway.upstream_calls(provider))
     run = run_codex(codex, gateway, tmp_path, PROVIDERS[provider][0], "say: hello from codex")
     assert run.answer == "hello from codex" and run.commands == []
-    check_calls(gateway, run, provider, 1, before, stored)
+    check_calls(gateway, run, provider, 1, before)
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_codex_runs_a_shell_command_and_sends_its_output_back(
     codex: str, gateway: Gateway, tmp_path: Path, provider: str
 ) -> None:
-    before, stored = len(gateway.upstream_calls(provider)) if provider in UPSTREAMS else 0, gateway.stored()
+    before = len(gateway.upstream_calls(provider))
     prompt = 'Run this.\nuse:exec_command {"cmd": "echo codex-marker-$((6 * 7))"}'
     run = run_codex(codex, gateway, tmp_path, PROVIDERS[provider][0], prompt)
     assert [output for _, output in run.commands] == ["codex-marker-42\n"]  # the shell ran it
     assert run.answer.startswith("tool said:") and "codex-marker-42" in run.answer, run.answer
-    calls = check_calls(gateway, run, provider, 2, before, stored)
+    calls = check_calls(gateway, run, provider, 2, before)
     outputs = [item for item in calls[1]["input"] if item.get("type") == "function_call_output"]
     assert len(outputs) == 1 and "codex-marker-42" in outputs[0]["output"]
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_codex_multi_step_turn(codex: str, gateway: Gateway, tmp_path: Path, provider: str) -> None:
-    before, stored = len(gateway.upstream_calls(provider)) if provider in UPSTREAMS else 0, gateway.stored()
+    before = len(gateway.upstream_calls(provider))
     prompt = ('Two steps.\nuse:exec_command {"cmd": "echo first > steps.txt"}\n'
               'use:exec_command {"cmd": "echo second >> steps.txt && cat steps.txt"}')
     run = run_codex(codex, gateway, tmp_path, PROVIDERS[provider][0], prompt)
@@ -214,7 +213,7 @@ def test_codex_multi_step_turn(codex: str, gateway: Gateway, tmp_path: Path, pro
     assert "echo second >> steps.txt && cat steps.txt" in run.commands[1][0]
     assert (tmp_path / "work" / "steps.txt").read_text() == "first\nsecond\n"  # in its workdir, in order
     assert run.answer.startswith("tool said:") and run.answer.endswith("first\nsecond\n"), run.answer
-    calls = check_calls(gateway, run, provider, 3, before, stored)
+    calls = check_calls(gateway, run, provider, 3, before)
     assert [sum(item.get("type") == "function_call_output" for item in body["input"]) for body in calls] == [0, 1, 2]
     if provider == "google":  # Gemini's thought signatures went to Codex as encrypted reasoning and came back
         reasoning = [item for item in calls[-1]["input"] if item["type"] == "reasoning"]
@@ -229,7 +228,7 @@ def test_codex_resumed_session_sends_the_whole_history_back(
     codex: str, gateway: Gateway, tmp_path: Path, provider: str
 ) -> None:
     model = PROVIDERS[provider][0]
-    before, stored = len(gateway.upstream_calls(provider)) if provider in UPSTREAMS else 0, gateway.stored()
+    before = len(gateway.upstream_calls(provider))
     first = run_codex(codex, gateway, tmp_path, model, 'Run this.\nuse:exec_command {"cmd": "echo resumed-marker"}')
     second = run_codex(codex, gateway, tmp_path, model, "history?", resume=True)
     assert second.session == first.session and second.commands == []
@@ -237,6 +236,7 @@ def test_codex_resumed_session_sends_the_whole_history_back(
     assert any(turn.startswith("assistant:call exec_command(") and "echo resumed-marker" in turn for turn in turns)
     assert any(turn.startswith("assistant:tool said:") and "resumed-marker" in turn for turn in turns)
     assert turns[-1] == "user:history?"
-    replayed = check_calls(gateway, second, provider, 3, before, stored)[-1]["input"]
+    replayed = check_calls(gateway, second, provider, 3, before)[-1]["input"]
     assert [item.get("type") for item in replayed if item.get("type") != "reasoning"][-4:] == [
         "function_call", "function_call_output", "message", "message"]
+
