@@ -4,7 +4,6 @@ a second turn replayed as an ``item_reference`` (its default), and a tool loop i
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,19 +12,15 @@ import pytest
 
 from gateway_core.testing import run_gateway
 
+from .npm_clients import npm_ci
+
 JS = Path(__file__).parent / "js"
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
     """``node``, with the AI SDK installed from tests/js/package-lock.json (npm ci) on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are not installed (Debian: apt-get install -y nodejs npm)")
-    if not (JS / "node_modules" / "ai").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS, check=True,
-                       capture_output=True, timeout=600)
-    return node
+    return npm_ci(JS, JS / "node_modules" / "ai")
 
 
 @pytest.fixture(scope="module")

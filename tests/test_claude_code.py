@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -22,6 +21,8 @@ from types import ModuleType
 import pytest
 
 from gateway_core.testing import run_gateway, serve_asgi
+
+from .npm_clients import npm_ci
 
 ROOT = Path(__file__).parents[1]
 FOLDER = Path(__file__).parent / "claude_code"
@@ -42,17 +43,7 @@ def fake(provider: str) -> ModuleType:
 @pytest.fixture(scope="module")
 def claude() -> str:
     """The ``claude`` command, installed from tests/claude_code/package-lock.json (npm ci) on first use."""
-    npm = shutil.which("npm")
-    if shutil.which("node") is None or npm is None:
-        pytest.skip("node and npm are not installed (Debian: apt-get install -y nodejs npm)")
-    if not CLAUDE.exists():
-        try:
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=FOLDER, check=True,
-                           capture_output=True, timeout=600)
-        except subprocess.CalledProcessError as exc:
-            if b"ENOTFOUND" in exc.stderr or b"EAI_AGAIN" in exc.stderr or b"ETIMEDOUT" in exc.stderr:
-                pytest.skip(f"the npm registry is unreachable: {exc.stderr.decode(errors='replace')[-300:]}")
-            raise
+    npm_ci(FOLDER, CLAUDE)
     return str(CLAUDE)
 
 

@@ -6,8 +6,8 @@ and renders the :class:`EchoReply` in its wire format. The reply depends on the 
 =================  ==========================================================================================
 prompt             reply
 =================  ==========================================================================================
-(last input is a   text ``tool said: <output>``
-tool result)
+(last input is a   the prompt's next ``use:`` step if it has one left (see ``use:``), else text
+tool result)       ``tool said: <output>``
 ``error:NNN``      an upstream HTTP error with status NNN in the provider's error format (``retry-after: 1``
                    for 429)
 ``system?``        text: the system instructions received, joined with a newline
@@ -28,7 +28,10 @@ asked for)
                    then text ``found: <query>`` citing ``https://example.com/<query words joined by ->``
 ``use:T <json>``   a call of tool ``T`` (one of the tools given) with the JSON object ``<json>`` as arguments:
                    a scripted tool turn for agents whose tools take other arguments than ``{"text"}``
-                   (both are found anywhere in the prompt, as agents add text of their own around it)
+                   (both are found anywhere in the prompt, as agents add text of their own around it).
+                   Several ``use:`` steps in one prompt are a multi-step turn: the first is called, and
+                   after each tool result the next one, counted by the calls made since the prompt; the
+                   result of the last step is echoed (``tool said: ...``)
 ``inband-error:    streaming: the stream opens (200) and its first event is the provider's in-band error
 NNN``              for status NNN (no text before it)
 ``text-then-       streaming: the text ``delivered before the error``, then the in-band error for status
@@ -50,6 +53,7 @@ import re
 from dataclasses import dataclass, field
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
+_USE = re.compile("use:")
 SLOW_DELAY = 3.0
 REFUSAL = "I can't help with that."
 TEXT_BEFORE_ERROR = "delivered before the error"
@@ -111,7 +115,8 @@ def echo_reply(request: EchoRequest) -> EchoReply:
 
 def _reply(request: EchoRequest, prompt: str) -> EchoReply:
     if request.tool_output is not None:
-        return EchoReply(text=f"tool said: {request.tool_output}")
+        step = _step(request, prompt, _calls_since_prompt(request))
+        return step or EchoReply(text=f"tool said: {request.tool_output}")
     if prompt.startswith("error:") and prompt[6:9].isdigit():
         return EchoReply(error_status=int(prompt[6:9]))
     if prompt == "system?":
@@ -160,17 +165,38 @@ def _scripted(request: EchoRequest, prompt: str) -> EchoReply | None:
     said = prompt.rfind("say:")
     if said >= 0:
         return EchoReply(text=prompt[said + 4:].split("\n", 1)[0].strip())
-    used = prompt.rfind("use:")
-    if used < 0:
-        return None
-    name, _, rest = prompt[used + 4:].strip().partition(" ")
-    if name not in request.tools:
-        return None
-    try:
-        arguments, _ = json.JSONDecoder().raw_decode(rest.strip())
-    except ValueError:
-        return None
-    return EchoReply(call_name=name, call_arguments=json.dumps(arguments))
+    return _step(request, prompt, 0)
+
+
+def _step(request: EchoRequest, prompt: str, number: int) -> EchoReply | None:
+    """The call of the prompt's ``use:`` step ``number`` (from 0), if it has that many."""
+    steps = _use_steps(request, prompt)
+    return steps[number] if number < len(steps) else None
+
+
+def _use_steps(request: EchoRequest, prompt: str) -> list[EchoReply]:
+    """The prompt's ``use:T <json>`` steps in order: those naming a given tool with a JSON object."""
+    steps = []
+    for match in _USE.finditer(prompt):
+        name, _, rest = prompt[match.end():].strip().partition(" ")
+        if name not in request.tools:
+            continue
+        try:
+            arguments, _ = json.JSONDecoder().raw_decode(rest.strip())
+        except ValueError:
+            continue
+        steps.append(EchoReply(call_name=name, call_arguments=json.dumps(arguments)))
+    return steps
+
+
+def _calls_since_prompt(request: EchoRequest) -> int:
+    """The tool calls made after the last user turn (each fake records a call as a ``call ...`` turn)."""
+    calls = 0
+    for role, text in reversed(request.turns):
+        if role == "user":
+            break
+        calls += text.startswith("call ")
+    return calls
 
 
 def chunk_text(text: str) -> list[str]:
