@@ -168,6 +168,10 @@ class Dispatcher:
                                 await target.instance.stream(native))
                         else:
                             result = await target.instance.invoke(native)
+                except asyncio.CancelledError:  # the client left while it waited
+                    state.in_flight -= 1
+                    self.observers.attempt_failed(span, target, GatewayError("the client left", code="cancelled"))
+                    raise
                 except Exception as exc:
                     if exchange is not None:
                         exchange.upstream_seconds += monotonic() - began
