@@ -98,7 +98,8 @@ async def wait_beating(tasks: Collection[asyncio.Future[Any]], writer: StreamWri
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         return
     while True:
-        done, _ = await asyncio.wait(tasks, timeout=max(0.0, writer.due()), return_when=asyncio.FIRST_COMPLETED)
+        timeout = None if writer.ended else max(0.0, writer.due())  # ended: the last write may be draining
+        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if done:
             return
         await writer.beat()
