@@ -163,6 +163,22 @@ def test_every_target_failing_after_a_keepalive_ends_the_stream_failed(stack: Ex
     assert gateway.calls() == (1, 1)
 
 
+def test_a_client_leaving_during_the_wait_frees_the_target(stack: ExitStack) -> None:
+    """The wait for the first event is watched for disconnects too: the attempt is cancelled and its
+    target's in-flight slot freed, so the next request is not sent past a target that looks busy."""
+    gateway = Gateway(stack, keepalive=1, max_in_flight_per_target=1)
+    gateway.a.state.script.append(("slow_headers", 5))
+    with httpx.stream("POST", gateway.url + "/v1/responses", timeout=30,
+                      json={"model": "group", "input": "hi", "stream": True}) as response:
+        assert next(response.iter_raw()) == COMMENT
+    deadline = time.monotonic() + 15
+    answered_by = None
+    while answered_by != "a" and time.monotonic() < deadline:
+        time.sleep(0.2)
+        answered_by = responses(gateway.url).events()[-1]["response"]["metadata"]["gateway_provider"]
+    assert answered_by == "a", "the slot of the abandoned attempt was released"
+
+
 def test_a_failure_before_keepalive_seconds_is_a_plain_json_error(stack: ExitStack) -> None:
     gateway = Gateway(stack, keepalive=5)
     gateway.a.state.script.append(("status", 500))
