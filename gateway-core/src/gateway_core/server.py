@@ -154,8 +154,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def server_config(app: Any, settings: ServerSettings, *, keepalive_seconds: float = 0.0,
-                  **overrides: Any) -> ServerConfig:
+def server_config(app: Any, settings: ServerSettings, *, keepalive_seconds: float, **overrides: Any) -> ServerConfig:
     """The uvicorn configuration of ``settings`` (``overrides`` for the test kit, e.g. ``log_level``); WebSocket
     connections are pinged every ``keepalive_seconds`` (``routing.keepalive_seconds``; 0: never)."""
     options: dict[str, Any] = {
