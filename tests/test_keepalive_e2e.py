@@ -18,6 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -214,7 +215,7 @@ def test_the_openai_sdk_parses_a_stream_with_comments(stack: ExitStack) -> None:
 
 def test_chat_completions_stream_gets_comments(stack: ExitStack) -> None:
     gateway = Gateway(stack, keepalive=1)
-    gateway.a.state.script.append(("slow_headers", 2.5))
+    gateway.a.state.script.extend([("slow_headers", 2.5), ("slow_headers", 2.5)])
     received = stream(gateway.url, "/v1/chat/completions",
                       {"model": "group", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
     assert received.status == 200 and received.comments_before_first_event() >= 1, received.comments
@@ -223,17 +224,24 @@ def test_chat_completions_stream_gets_comments(stack: ExitStack) -> None:
     chunks = [json.loads(frame.removeprefix("data: ")) for frame in frames[:-1]]
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == "from A"
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    parts = list(client.chat.completions.create(model="group", messages=[{"role": "user", "content": "hi"}],
+                                                stream=True))
+    assert "".join(part.choices[0].delta.content or "" for part in parts if part.choices) == "from A"
 
 
 def test_messages_stream_gets_comments(stack: ExitStack) -> None:
     gateway = Gateway(stack, keepalive=1)
-    gateway.a.state.script.append(("slow_headers", 2.5))
+    gateway.a.state.script.extend([("slow_headers", 2.5), ("slow_headers", 2.5)])
     received = stream(gateway.url, "/v1/messages", {"model": "group", "stream": True, "max_tokens": 64,
                                                     "messages": [{"role": "user", "content": "hi"}]})
     assert received.status == 200 and received.comments_before_first_event() >= 1, received.comments
     names = [line[7:] for line in received.body.decode().splitlines() if line.startswith("event: ")]
     assert names[0] == "message_start" and names[-1] == "message_stop"
     assert "from A" in received.body.decode()
+    client = anthropic.Anthropic(base_url=gateway.url, api_key="unused", max_retries=0)
+    with client.messages.stream(model="group", max_tokens=64, messages=[{"role": "user", "content": "hi"}]) as out:
+        assert "".join(out.text_stream) == "from A"
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
