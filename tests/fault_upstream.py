@@ -1,7 +1,8 @@
 """A scriptable OpenAI Chat Completions upstream that injects faults, for the reliability tests.
 
 Each request takes the next action from the app's script (``ok`` when the script is empty) and is
-recorded in ``app.state.calls``. Actions: ``("ok",)``, ``("status", code, headers)``, ``("sleep", s)``
+recorded in ``app.state.calls``. Actions: ``("ok",)``, ``("status", code, headers)``, ``("late_status", s, code)``
+(the same error after ``s`` seconds), ``("sleep", s)``
 (then answer), ``("slow_headers", s)`` (the same, for streams: nothing is sent for ``s`` seconds),
 ``("cut",)`` (stream two chunks, then end without ``[DONE]``), ``("trickle", s, n)`` (stream ``n``
 chunks, ``s`` seconds apart; ``app.state.closed`` records whether the client went away early).
@@ -45,6 +46,10 @@ def create_app(name: str) -> Starlette:
         state.calls.append(body)
         action = state.script.popleft() if state.script else ("ok",)
         kind = action[0]
+        if kind == "late_status":
+            await asyncio.sleep(action[1])
+            action = ("status", action[2])
+            kind = "status"
         if kind == "status":
             code, headers = action[1], action[2] if len(action) > 2 else {}
             error = {"error": {"message": f"injected {code}", "type": "server_error", "param": None, "code": None}}

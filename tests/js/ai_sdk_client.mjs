@@ -1,12 +1,21 @@
 // The Vercel AI SDK (ai + @ai-sdk/openai, Responses API) against the gateway. Prints one JSON summary.
-// Usage: node ai_sdk_client.mjs <gateway base URL> <model>
+// Usage: node ai_sdk_client.mjs <gateway base URL> <model> [slow]
+// With "slow", only one stream of the echo prompt "slow!" (its upstream waits before the first event).
 import { generateText, streamText, tool, stepCountIs } from "ai";
 import { createOpenAI } from "@ai-sdk/openai";
 import { z } from "zod";
 
-const [baseURL, model] = process.argv.slice(2);
+const [baseURL, model, mode] = process.argv.slice(2);
 const openai = createOpenAI({ baseURL: `${baseURL}/v1`, apiKey: "unused" });
 const summary = {};
+
+if (mode === "slow") {
+  const slow = streamText({ model: openai.responses(model), prompt: "slow!" });
+  const errors = [];
+  for await (const part of slow.fullStream) { if (part.type === "error") errors.push(String(part.error)); }
+  console.log(JSON.stringify({ streamed: await slow.text, finishReason: await slow.finishReason, errors }));
+  process.exit(0);
+}
 
 const first = await generateText({ model: openai.responses(model), system: "Be brief.", prompt: "hello ai sdk" });
 summary.text = first.text;

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,6 +39,7 @@ from .errors import GatewayError, InvalidRequestError, NotFoundError
 from .exchange import Exchange, current_exchange
 from .gateway import Gateway
 from .heap import freeze_startup_heap
+from .keepalive import StreamWriter, wait_beating
 from .logs import request_id as current_request_id
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .metrics import multiprocess_metrics
@@ -79,7 +80,7 @@ class ResponsesEndpoint:
             request_id = os.urandom(12).hex().encode()
         current_request_id.set(request_id.decode(errors="replace"))
         headers = [(b"x-request-id", request_id)]
-        started = [False]
+        writer = StreamWriter(send, self.responder.keepalive_seconds)
         admission = self.responder.admit(scope)
         exchange = admission.exchange
         try:
@@ -92,7 +93,7 @@ class ResponsesEndpoint:
                 route = await self.responder.prepare(request)
                 try:
                     if request.stream:
-                        await self._stream(request, route, headers + exchange.headers, started, receive, send)
+                        await self._stream(request, route, headers + exchange.headers, writer, receive)
                     else:
                         record, attempt = await self.responder.respond(request, route)
                         await _send(send, 200, _JSON_HEADERS + headers + exchange.headers
@@ -102,39 +103,58 @@ class ResponsesEndpoint:
                     log_failure(error)
                     raise
         except GatewayError as error:
-            if not started[0]:
+            if not writer.started:
                 await _send_error(send, error, headers + exchange.headers)
         except Exception:  # a bug of ours: log it, never send a traceback
             logger.exception("request failed inside the gateway")
-            if not started[0]:
+            if not writer.started:
                 await _send_error(send, GatewayError("internal gateway error", code="internal_error"), headers)
 
-    async def _stream(self, request: ResponseRequest, route: Route, headers: list, started: list[bool],
-                      receive: Any, send: Any) -> None:
-        async with self.responder.stream(request, route, "sse") as run:
-            started[0] = True
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": _SSE_HEADERS + headers + _answer_headers(run.attempt)})
-            await send({"type": "http.response.body", "body": run.builder.take_frames(), "more_body": True})
+    async def _stream(self, request: ResponseRequest, route: Route, headers: list, writer: StreamWriter,
+                      receive: Any) -> None:
+        writer.arm(_SSE_HEADERS + headers)
 
-            async def write(builder: ResponseBuilder) -> None:
-                data = builder.take_frames()
-                if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": not builder.done})
+        async def run_stream() -> None:
+            async with self.responder.stream(request, route, "sse") as run:
+                await writer.start(_answer_headers(run.attempt), run.builder.take_frames())
 
-            await forward_stream(self.responder, run, write, receive)
+                async def write(builder: ResponseBuilder) -> None:
+                    data = builder.take_frames()
+                    if data:
+                        await writer.write(data, not builder.done)
+
+                await self.responder.drive(run, write)
+
+        def failure(error: GatewayError) -> bytes:
+            return self.responder.failure(request, error, "sse").take_frames()
+
+        await forward_stream(run_stream(), writer, failure, receive)
 
 
-async def forward_stream(responder: Responder, run: Any, write: Any, receive: Any) -> None:
-    """Drive ``run`` through ``write`` until it ends, or until the client leaves: then the upstream generation
-    is stopped (leaving the caller's ``Responder.stream`` block closes it) and the exchange says so. Every
-    streaming dialect forwards its stream through here."""
-    pump = asyncio.ensure_future(responder.drive(run, write))
+async def forward_stream(stream: Coroutine[Any, Any, None], writer: StreamWriter,
+                         failure: Callable[[GatewayError], bytes], receive: Any) -> None:
+    """Run ``stream`` (which opens the upstream stream, then drives it through ``writer``) until it ends, or
+    until the client leaves: then the upstream call is stopped (leaving ``Responder.stream``'s block closes
+    it) and the exchange says so. While it is quiet, ``writer`` sends keepalive comments; when opening fails
+    after one did (the head is sent), the stream ends with ``failure(error)``, the failure in the dialect's
+    stream shape. Every streaming dialect forwards its stream through here."""
+    pump = asyncio.ensure_future(stream)
     watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-    await asyncio.wait((pump, watch), return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await wait_beating((pump, watch), writer)
+    except BaseException:  # cancelled, or the comment could not be written
+        pump.cancel()
+        watch.cancel()
+        raise
     if pump.done():
         watch.cancel()
-        pump.result()
+        try:
+            pump.result()
+        except GatewayError as error:
+            if not writer.started:
+                raise
+            log_failure(error)
+            await writer.write(failure(error), more=False)
         return
     pump.cancel()  # the client left: stop the upstream generation
     with contextlib.suppress(BaseException):
@@ -142,7 +162,7 @@ async def forward_stream(responder: Responder, run: Any, write: Any, receive: An
     exchange = current_exchange.get()
     if exchange is not None:
         exchange.disconnected = True
-    logger.info("client disconnected mid-stream; upstream call to %r cancelled", run.attempt.target.key)
+    logger.info("client disconnected mid-stream; upstream call cancelled")
 
 
 _HEADER_MODEL_LIMIT = 256

@@ -62,11 +62,11 @@ def _serve(args: argparse.Namespace) -> int:
             create_app(config)  # fail here, once, on a bad config or a missing plugin
             if config.metrics.enabled and server.metrics_port is not None:
                 serve_metrics(server.host, server.metrics_port, None)
-            serve("gateway_core.cli:app_from_environment", server)
+            serve("gateway_core.cli:app_from_environment", server, config.routing.keepalive_seconds)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
         return 0
-    serve(create_app(config), server)
+    serve(create_app(config), server, config.routing.keepalive_seconds)
     return 0
 
 

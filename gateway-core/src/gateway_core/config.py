@@ -101,6 +101,11 @@ class RoutingSettings(Struct, forbid_unknown_fields=True, kw_only=True):
     unsupported_tools: Literal["drop", "refuse"] = "drop"
     """A tool the target's provider cannot run: left out (logged, named in ``x-gateway-dropped-tools``), or
     refused with a 400 naming every such tool."""
+    keepalive_seconds: Annotated[float, Meta(ge=0)] = 10.0
+    """A stream (SSE) that sent nothing for this long gets a ``: keepalive`` comment line, before its first
+    event (while retries and fallback still run) and between events, so proxies and load balancers do not cut
+    it as idle; the first comment commits the response to status 200 (a failure after it ends the stream
+    with the dialect's in-stream error). WebSocket connections are pinged this often. 0: neither."""
 
 
 class StoreSettings(Struct, forbid_unknown_fields=True, kw_only=True):

@@ -4,8 +4,9 @@ For each target in policy order (skipping targets cooling down, busy, or unable 
 request is translated and tried up to ``1 + max_retries`` times. A retryable error (429, 5xx, 529, timeout,
 connection error) waits with exponential backoff and jitter, or the upstream's ``Retry-After`` when it is
 short enough, then tries again; when the target's retries are spent, the next target is tried. A
-non-retryable error (400, 401, 403, 404) is returned at once. Everything happens before the first byte
-reaches the client: once a stream has started there is no retry (see ``Responder.drive``).
+non-retryable error (400, 401, 403, 404) is returned at once. Everything happens before the first event
+reaches the client (keepalive comments may precede it: ``gateway_core.keepalive``): once a stream has started
+there is no retry (see ``Responder.drive``).
 """
 
 from __future__ import annotations
@@ -168,6 +169,10 @@ class Dispatcher:
                                 await target.instance.stream(native))
                         else:
                             result = await target.instance.invoke(native)
+                except asyncio.CancelledError:  # the client left while it waited
+                    state.in_flight -= 1
+                    self.observers.attempt_failed(span, target, GatewayError("the client left", code="cancelled"))
+                    raise
                 except Exception as exc:
                     if exchange is not None:
                         exchange.upstream_seconds += monotonic() - began

@@ -78,6 +78,7 @@ class Responder:
         limits = gateway.config.server
         self.max_input_items = limits.max_input_items
         self.max_tools = limits.max_tools
+        self.keepalive_seconds = gateway.config.routing.keepalive_seconds
 
     def admit(self, scope: MutableMapping[str, Any], route: str = "responses") -> Admission:
         """Admit one request of ``route`` (an async context manager yielding its
@@ -154,6 +155,18 @@ class Responder:
             self.dispatcher.finished(attempt)
             if gauge is not None:
                 gauge.dec()
+
+    def failure(self, request: ResponseRequest, error: GatewayError, framing: str | None) -> ResponseBuilder:
+        """The whole stream of a response whose upstream stream could not be opened after its head was sent
+        (a keepalive comment committed it to 200): ``response.created``, ``response.in_progress``, then
+        ``error`` and ``response.failed`` (``framing`` as for :class:`ResponseBuilder`). Nothing is stored."""
+        builder = ResponseBuilder(new_resource(request, store=False), framing=framing)
+        builder.start()
+        builder.fail(error)
+        exchange = current_exchange.get()
+        if exchange is not None:
+            exchange.code = error.code or error.type
+        return builder
 
     async def drive(self, run: StreamRun, write: Callable[[ResponseBuilder], Awaitable[None]]) -> StoredResponse:
         """Forward the stream: ``write(builder)`` after every upstream chunk that produced events, and once

@@ -20,6 +20,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from .config import ServerSettings
+from .keepalive import ping_options
 from .logs import log_config
 
 logger = logging.getLogger("gateway")
@@ -153,9 +154,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def server_config(app: Any, settings: ServerSettings, **overrides: Any) -> ServerConfig:
-    """The uvicorn configuration of ``settings`` (``overrides`` for the test kit, e.g. ``log_level``)."""
+def server_config(app: Any, settings: ServerSettings, *, keepalive_seconds: float, **overrides: Any) -> ServerConfig:
+    """The uvicorn configuration of ``settings`` (``overrides`` for the test kit, e.g. ``log_level``); WebSocket
+    connections are pinged every ``keepalive_seconds`` (``routing.keepalive_seconds``; 0: never)."""
     options: dict[str, Any] = {
+        **ping_options(keepalive_seconds),
         "host": settings.host,
         "port": settings.port,
         "http": GuardedHttpToolsProtocol,
@@ -174,10 +177,11 @@ def server_config(app: Any, settings: ServerSettings, **overrides: Any) -> Serve
                         **options)
 
 
-def serve(app: Any, settings: ServerSettings) -> None:
+def serve(app: Any, settings: ServerSettings, keepalive_seconds: float) -> None:
     """Run uvicorn until it is stopped: one process, or ``settings.workers`` processes each building the app
-    from ``app`` (an import string of a factory)."""
-    config = server_config(app, settings, workers=settings.workers, factory=settings.workers > 1)
+    from ``app`` (an import string of a factory); WebSocket pings every ``keepalive_seconds``."""
+    config = server_config(app, settings, keepalive_seconds=keepalive_seconds, workers=settings.workers,
+                           factory=settings.workers > 1)
     server = uvicorn.Server(config)
     if settings.workers > 1:
         Multiprocess(config, sockets=[config.bind_socket()]).run()

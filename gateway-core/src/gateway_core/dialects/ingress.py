@@ -19,6 +19,7 @@ from ..app import _SSE_HEADERS, _answer_headers, _send, forward_stream
 from ..body import BodyReader, ClientDisconnected
 from ..deltas import Delta
 from ..errors import GatewayError
+from ..keepalive import StreamWriter
 from ..logs import request_id as current_request_id
 from ..responder import Responder, log_failure
 from ..routing import Route
@@ -104,7 +105,7 @@ class DialectEndpoint:
         request_id = request_headers.get(b"x-request-id", b"")[:128] or os.urandom(12).hex().encode()
         current_request_id.set(request_id.decode(errors="replace"))
         headers = [(b"x-request-id", request_id)]
-        started = [False]
+        writer = StreamWriter(send, self.responder.keepalive_seconds)
         try:
             async with self.responder.admit(scope, dialect.route):
                 try:
@@ -115,7 +116,7 @@ class DialectEndpoint:
                 route = await self.responder.prepare(request)
                 try:
                     if request.stream:
-                        await self._stream(request, route, context, headers, started, receive, send)
+                        await self._stream(request, route, context, headers, writer, receive)
                     else:
                         record, attempt = await self.responder.respond(request, route)
                         status, payload = dialect.render(record.response, context)
@@ -124,11 +125,11 @@ class DialectEndpoint:
                     log_failure(error)
                     raise
         except GatewayError as error:
-            if not started[0]:
+            if not writer.started:
                 await self._send_error(send, error, headers)
         except Exception:  # a bug of ours: log it, never send a traceback
             logger.exception("request failed inside the gateway")
-            if not started[0]:
+            if not writer.started:
                 await self._send_error(send, GatewayError("internal gateway error", code="internal_error"), headers)
 
     async def _send_error(self, send: Any, error: GatewayError, headers: list) -> None:
@@ -136,24 +137,31 @@ class DialectEndpoint:
         await _send(send, status, _JSON_HEADERS + error.headers() + headers, payload)
 
     async def _stream(self, request: ResponseRequest, route: Route, context: Any, headers: list,
-                      started: list[bool], receive: Any, send: Any) -> None:
-        async with self.responder.stream(request, route, None) as run:
-            started[0] = True
-            renderer = self.dialect.renderer(run.builder.resource, context)
-            tap = DeltaTap(run.attempt.result)
-            run.attempt.result = tap
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": self.dialect.stream_headers + headers + _answer_headers(run.attempt)})
-            await send({"type": "http.response.body", "body": renderer.begin(), "more_body": True})
+                      writer: StreamWriter, receive: Any) -> None:
+        dialect = self.dialect
+        writer.arm(dialect.stream_headers + headers)
 
-            async def write(builder: ResponseBuilder) -> None:
-                if builder.done:  # the end (a batch the builder refused is not rendered)
-                    await send({"type": "http.response.body", "body": renderer.end(builder.resource),
-                                "more_body": False})
-                    return
-                data = renderer.feed(tap.batch)
-                tap.batch = ()
-                if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        async def run_stream() -> None:
+            async with self.responder.stream(request, route, None) as run:
+                renderer = dialect.renderer(run.builder.resource, context)
+                tap = DeltaTap(run.attempt.result)
+                run.attempt.result = tap
+                await writer.start(_answer_headers(run.attempt), renderer.begin())
 
-            await forward_stream(self.responder, run, write, receive)
+                async def write(builder: ResponseBuilder) -> None:
+                    if builder.done:  # the end (a batch the builder refused is not rendered)
+                        await writer.write(renderer.end(builder.resource), more=False)
+                        return
+                    data = renderer.feed(tap.batch)
+                    tap.batch = ()
+                    if data:
+                        await writer.write(data)
+
+                await self.responder.drive(run, write)
+
+        def failure(error: GatewayError) -> bytes:
+            resource = self.responder.failure(request, error, None).resource
+            renderer = dialect.renderer(resource, context)
+            return renderer.begin() + renderer.end(resource)
+
+        await forward_stream(run_stream(), writer, failure, receive)

@@ -24,10 +24,12 @@ from ..server import server_config
 
 @contextmanager
 def serve_asgi(
-    app: Any, *, lifespan: Literal["auto", "on", "off"] = "on", settings: ServerSettings | None = None
+    app: Any, *, lifespan: Literal["auto", "on", "off"] = "on", settings: ServerSettings | None = None,
+    keepalive_seconds: float = 0.0,
 ) -> Iterator[str]:
     """Serve ``app`` on a free port of 127.0.0.1 until the block ends; yields its base URL. With
-    ``settings``, uvicorn runs as ``gateway serve`` runs it (its protocol, limits and timeouts)."""
+    ``settings``, uvicorn runs as ``gateway serve`` runs it (its protocol, limits and timeouts, WebSocket
+    pings every ``keepalive_seconds``)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -37,7 +39,7 @@ def serve_asgi(
     if settings is None:
         config = uvicorn.Config(app, **quiet)
     else:
-        config = server_config(app, settings, **quiet, log_config=None)
+        config = server_config(app, settings, keepalive_seconds=keepalive_seconds, **quiet, log_config=None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -62,7 +64,8 @@ def run_gateway(config: dict[str, Any] | None = None) -> Iterator[str]:
     Without a ``store`` key, responses are stored in a SQLite file of a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:
         settings = config_from_data(with_temporary_store(config or {}, folder), "<test config>")
-        with serve_asgi(create_app(settings), settings=settings.server) as url:
+        with serve_asgi(create_app(settings), settings=settings.server,
+                        keepalive_seconds=settings.routing.keepalive_seconds) as url:
             yield url
 
 

@@ -174,13 +174,14 @@ def _check_items(events: list[dict[str, Any]]) -> None:
 
 def parse_sse(raw: bytes | str) -> tuple[list[dict[str, Any]], bool]:
     """Parse an SSE body into event dicts (checking ``event:`` equals ``type``) and whether ``[DONE]`` came
-    last. Rejects CRLF framing and ``id:`` lines, which the specification rules out."""
+    last; comment lines (``: keepalive``) are skipped, as clients skip them. Rejects CRLF framing and ``id:``
+    lines, which the specification rules out."""
     text = raw.decode() if isinstance(raw, bytes) else raw
     _require("\r" not in text, "SSE framing uses LF line ends")
     events: list[dict[str, Any]] = []
     done = False
     for block in text.split("\n\n"):
-        if not block.strip():
+        if not block.strip() or all(line.startswith(":") for line in block.split("\n") if line):
             continue
         _require(not done, "nothing may follow data: [DONE]")
         name = None
