@@ -102,14 +102,14 @@ class Observers:
                                         target.instance.kind, target.model, attributes)
 
     def during(self, span: Any) -> Any:
-        """A context manager making the attempt's span current while the SDK call runs (so ``traceparent``
-        reaches the upstream), or nothing with tracing off."""
+        """An async context manager making the attempt's span current while the SDK call runs (so
+        ``traceparent`` reaches the upstream), or nothing with tracing off."""
         return self.tracing.use(span) if span is not None and self.tracing is not None else _NOTHING
 
     def attempt_failed(self, span: Any, target: Target, error: GatewayError) -> None:
         """An attempt failed: end its span with the error."""
-        if span is not None:
-            span.set_attribute("error.type", error.code or error.type)
+        if span is not None and self.tracing is not None:
+            self.tracing.failed(span, error.code or error.type)
             span.end()
 
     def streams_gauge(self) -> Any:
@@ -148,11 +148,12 @@ class Observers:
             exchange.cost_usd = cost
             usage.cost_usd = round(cost, 10)
 
-    def end_attempt(self, span: Any, resource: ResponseResource) -> None:
-        """The answered attempt's span gets the response's attributes and ends."""
+    def end_attempt(self, span: Any, resource: ResponseResource, model: str) -> None:
+        """The answered attempt's span gets the response's attributes and ends; ``model`` is the upstream
+        model that answered (``resource.model`` is the name the client asked for, maybe an alias)."""
         if span is None:
             return
-        attributes: dict[str, Any] = {"gen_ai.response.id": resource.id, "gen_ai.response.model": resource.model,
+        attributes: dict[str, Any] = {"gen_ai.response.id": resource.id, "gen_ai.response.model": model,
                                       "gen_ai.response.finish_reasons": [_finish_reason(resource)]}
         usage = resource.usage
         if usage is not None:
@@ -162,9 +163,9 @@ class Observers:
             attributes["gen_ai.usage.reasoning.output_tokens"] = usage.output_tokens_details.reasoning_tokens
         if self.tracing is not None and self.tracing.capture_content:
             attributes["gen_ai.output.messages"] = _content(resource.output)
-        if resource.error is not None:
-            attributes["error.type"] = resource.error.code
         span.set_attributes(attributes)
+        if resource.error is not None and self.tracing is not None:
+            self.tracing.failed(span, resource.error.code)
         span.end()
 
     async def finished(self, exchange: Exchange) -> None:
@@ -187,6 +188,8 @@ class Observers:
             span.set_attribute("http.response.status_code", exchange.status)
             if exchange.code:
                 span.set_attribute("error.type", exchange.code)
+            if exchange.status >= 500:  # a server span's 4xx is the client's error, not the server's
+                self.tracing.failed(span, exchange.code or str(exchange.status))
             span.end()
         if self.access_log is not None:
             self.access_log.write(exchange, trace_id)

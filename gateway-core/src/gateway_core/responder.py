@@ -200,7 +200,7 @@ class Responder:
         exchange = current_exchange.get()
         if exchange is not None:
             self.observers.account(exchange, resource, instance.kind, instance.name, attempt.target.model)
-        self.observers.end_attempt(attempt.span, resource)
+        self.observers.end_attempt(attempt.span, resource, attempt.target.model)
         record, made = self.conversations.record(resource, request, instance.name)
         if store and not self.conversations.keep(record, made):
             resource.store = False

@@ -15,7 +15,8 @@ recorded (``gen_ai.input.messages``, ``gen_ai.output.messages``) only with ``tra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 PROVIDER_NAMES = {"openai": "openai", "anthropic": "anthropic", "google": "gcp.gemini", "mock": "mock"}
@@ -59,9 +60,18 @@ class Tracing:
                              "gen_ai.request.model": model, **attributes})
         return span
 
-    def use(self, span: Any) -> Any:
-        """A context manager making ``span`` the current span (so the upstream request carries it)."""
-        return self.trace.use_span(span, end_on_exit=False)
+    @contextlib.asynccontextmanager
+    async def use(self, span: Any) -> AsyncIterator[Any]:
+        """An async context manager making ``span`` the current span (so the upstream request carries it);
+        async because the attempt it wraps is entered with ``async with`` (with its timeout)."""
+        with self.trace.use_span(span, end_on_exit=False):
+            yield span
+
+    def failed(self, span: Any, error_type: str) -> None:
+        """Mark ``span`` failed: ``error.type`` and the status ERROR, as the conventions ask of a failed
+        operation."""
+        span.set_attribute("error.type", error_type)
+        span.set_status(self.trace.Status(self.trace.StatusCode.ERROR, error_type))
 
     @staticmethod
     def trace_id(span: Any) -> str | None:
