@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -234,6 +235,28 @@ def test_content_is_recorded_only_with_capture_content(setup: Setup, provider: P
     output = json.loads(attempt.attributes["gen_ai.output.messages"])
     texts = [part["text"] for item in output if item["type"] == "message" for part in item["content"]]
     assert texts == ["done"]
+
+
+@pytest.mark.parametrize("provider", [PROVIDERS[0], PROVIDERS[-1]], ids=["openai", "mock"])
+def test_a_stream_the_client_left_still_ends_its_spans(setup: Setup, provider: Provider) -> None:
+    trace_id, span_id = os.urandom(16).hex(), os.urandom(8).hex()
+    host, port = setup.traced.removeprefix("http://").split(":")
+    body = json.dumps({"model": provider.model, "input": "endless!", "stream": True}).encode()
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(b"POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"traceparent: 00-" + f"{trace_id}-{span_id}".encode() + b"-01\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        received = b""
+        while b"response.output_text.delta" not in received:  # text is flowing: now hang up
+            chunk = conn.recv(65536)
+            assert chunk, f"the stream ended before any text: {received!r}"
+            received += chunk
+    spans = setup.receiver.trace(trace_id, 2)
+    [server] = [span for span in spans if span.kind == "SERVER"]
+    [attempt] = [span for span in spans if span.kind == "CLIENT" and "gen_ai.operation.name" in span.attributes]
+    assert attempt.parent_span_id == server.span_id
+    assert attempt.attributes["error.type"] == "client_disconnected"
+    assert "gen_ai.response.id" not in attempt.attributes, "no response was finished"
 
 
 def test_a_request_without_traceparent_starts_a_trace(setup: Setup) -> None:

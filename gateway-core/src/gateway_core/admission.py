@@ -112,6 +112,13 @@ class Observers:
             self.tracing.failed(span, error.code or error.type)
             span.end()
 
+    def attempt_left(self, span: Any, error_type: str) -> None:
+        """An answered attempt ended without a finished response (the client left mid-stream, the answer was
+        too large): end its span, if still open, as failed with ``error_type``."""
+        if span is not None and self.tracing is not None and span.is_recording():
+            self.tracing.failed(span, error_type)
+            span.end()
+
     def streams_gauge(self) -> Any:
         """The gauge of streams open to clients (None with metrics off)."""
         if self.metrics is None:
