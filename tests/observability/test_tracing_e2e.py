@@ -24,6 +24,7 @@ from gateway_core.testing import (
     ReceivedSpan,
     UpstreamRecorder,
     default_validator,
+    free_port,
     parse_sse,
     run_otlp_receiver,
     serve_asgi,
@@ -62,9 +63,12 @@ def _config(urls: dict[str, str], tracing: dict[str, Any]) -> str:
         "openai": {"type": "openai", "api_key": "sk-test-openai-0000", "base_url": urls["openai"] + "/v1"},
         "anthropic": {"api_key": "sk-ant-test-000000", "base_url": urls["anthropic"]},
         "google": {"api_key": "gm-test-0000000000", "base_url": urls["google"]},
+        "dead": {"type": "openai", "api_key": "sk-test-openai-0001", "base_url": f"http://127.0.0.1:{free_port()}/v1"},
     }
-    return json.dumps({"providers": providers, "routing": {"max_retries": 1, "backoff_initial": 0.01},
-                       "tracing": tracing})  # JSON is YAML
+    aliases = {"tolerant": {"targets": [{"model": "dead/gpt-4o-mini", "max_retries": 0},
+                                        {"model": "anthropic/claude-sonnet-4-5"}]}}
+    return json.dumps({"providers": providers, "aliases": aliases, "tracing": tracing,
+                       "routing": {"max_retries": 1, "backoff_initial": 0.01, "explore": 0}})  # JSON is YAML
 
 
 def _exporting_to(receiver: OtlpReceiver, **extra: str) -> dict[str, str]:
@@ -181,6 +185,11 @@ def test_a_server_span_in_the_clients_trace_and_a_genai_client_span(setup: Setup
     assert attributes["gen_ai.provider.name"] == provider.provider_name
     assert attributes["gen_ai.request.model"] == provider.upstream_model
     assert attributes["gen_ai.request.stream"] is stream
+    assert attributes["gateway.instance"] == provider.kind
+    if provider.kind != "mock":
+        assert f"http://{attributes['server.address']}:{attributes['server.port']}" == setup.urls[provider.kind]
+    else:
+        assert "server.address" not in attributes, "an in-process provider has no server"
     assert attributes["gen_ai.response.model"] == provider.upstream_model
     assert attributes["gen_ai.response.id"] == traced.body["id"]
     assert attributes["gen_ai.response.finish_reasons"] == ["stop"]
@@ -223,6 +232,19 @@ def test_a_retried_request_has_a_client_span_per_attempt(setup: Setup, provider:
         assert "gen_ai.response.id" not in attempt.attributes
     if provider.kind != "mock":
         assert len(_upstream_requests(setup, provider, traced.trace_id)) == 2, "each attempt reached the upstream"
+
+
+def test_a_fallback_is_one_more_client_span_for_the_next_target(setup: Setup) -> None:
+    tolerant = Provider("anthropic", "tolerant", "anthropic")
+    traced = _send(setup, setup.traced, tolerant, PROMPT, attempts=2)
+    assert traced.response.status_code == 200, traced.response.text
+    refused, answered = sorted(traced.attempts, key=lambda span: "gen_ai.response.id" in span.attributes)
+    assert refused.attributes["gen_ai.provider.name"] == "openai" and refused.attributes["gateway.instance"] == "dead"
+    assert refused.status == "ERROR" and refused.attributes["error.type"]
+    assert answered.attributes["gen_ai.provider.name"] == "anthropic"
+    assert answered.attributes["gen_ai.response.model"] == "claude-sonnet-4-5"
+    assert answered.attributes["gen_ai.response.id"] == traced.body["id"]
+    assert {refused.parent_span_id, answered.parent_span_id} == {traced.server.span_id}
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "streamed"])
@@ -275,6 +297,7 @@ def test_a_request_without_traceparent_starts_a_trace(setup: Setup) -> None:
 
 
 def test_tracing_off_sends_nothing(setup: Setup) -> None:
+    before = {kind: len(recorder.requests) for kind, recorder in setup.upstreams.items()}
     with run_otlp_receiver() as receiver:
         with run_gateway_process(_config(setup.urls, {"enabled": False}), env=_exporting_to(receiver)) as gateway:
             for provider in PROVIDERS:
@@ -284,5 +307,6 @@ def test_tracing_off_sends_nothing(setup: Setup) -> None:
                 assert response.status_code == 200, response.text
         # the process has stopped (an exporter would have flushed on shutdown)
         assert receiver.exports == 0 and receiver.spans == []
-    upstream = setup.upstreams["openai"].requests[-1]
-    assert "traceparent" not in upstream.headers, "no trace context invented for the upstream either"
+    for kind, recorder in setup.upstreams.items():
+        [call] = [request for request in recorder.requests[before[kind]:] if request.method == "POST"]
+        assert "traceparent" not in call.headers, f"{kind}: no trace context goes upstream with tracing off"

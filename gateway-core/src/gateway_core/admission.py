@@ -18,6 +18,7 @@ import os
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from .errors import GatewayError
 from .exchange import Exchange, current_exchange
@@ -91,7 +92,8 @@ class Observers:
         """The client span of one upstream attempt (None with tracing off)."""
         if self.tracing is None:
             return None
-        attributes: dict[str, Any] = {"gen_ai.request.stream": streaming, "server.address": target.instance.name}
+        attributes: dict[str, Any] = {"gen_ai.request.stream": streaming, "gateway.instance": target.instance.name,
+                                      **_server(target.instance.settings.base_url)}
         if request.max_output_tokens is not None:
             attributes["gen_ai.request.max_tokens"] = request.max_output_tokens
         if request.temperature is not None:
@@ -210,6 +212,21 @@ def _request_id(scope: dict[str, Any]) -> str:
         if name == b"x-request-id":
             return value[:128].decode("latin-1")
     return os.urandom(12).hex()
+
+
+def _server(base_url: str | None) -> dict[str, Any]:
+    """``server.address`` and ``server.port`` of a configured ``base_url`` (only its host and port: never
+    credentials in it); nothing for a provider's default endpoint, which only its SDK knows."""
+    if not base_url:
+        return {}
+    parts = urlsplit(base_url)
+    if parts.hostname is None:
+        return {}
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port out of range: the host alone
+        return {"server.address": parts.hostname}
+    return {"server.address": parts.hostname, "server.port": port}
 
 
 def _finish_reason(resource: ResponseResource) -> str:
