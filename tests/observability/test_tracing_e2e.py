@@ -46,6 +46,7 @@ class Provider:
 
     @property
     def upstream_model(self) -> str:
+        """The model the upstream is asked for (the client's name without the instance)."""
         return self.model.split("/", 1)[1]
 
 
@@ -118,6 +119,7 @@ class Traced:
 
     @property
     def server(self) -> ReceivedSpan:
+        """The one server span of the request."""
         servers = [span for span in self.spans if span.kind == "SERVER"]
         assert len(servers) == 1, servers
         return servers[0]
@@ -129,7 +131,7 @@ class Traced:
 
     @property
     def transport(self) -> list[ReceivedSpan]:
-        """The HTTP client spans of OpenAI's aiohttp instrumentation (one per upstream request)."""
+        """The HTTP client spans of OpenTelemetry's aiohttp instrumentation (one per upstream request)."""
         return [span for span in self.spans if span.kind == "CLIENT" and "gen_ai.operation.name" not in span.attributes]
 
 
