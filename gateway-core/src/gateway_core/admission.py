@@ -18,6 +18,7 @@ import os
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
 from .errors import GatewayError
 from .exchange import Exchange, current_exchange
@@ -93,7 +94,8 @@ class Observers:
         """The client span of one upstream attempt (None with tracing off)."""
         if self.tracing is None:
             return None
-        attributes: dict[str, Any] = {"gen_ai.request.stream": streaming, "server.address": target.instance.name}
+        attributes: dict[str, Any] = {"gen_ai.request.stream": streaming, "gateway.instance": target.instance.name,
+                                      **_server(target.instance.settings.base_url)}
         if request.max_output_tokens is not None:
             attributes["gen_ai.request.max_tokens"] = request.max_output_tokens
         if request.temperature is not None:
@@ -104,14 +106,21 @@ class Observers:
                                         target.instance.kind, target.model, attributes)
 
     def during(self, span: Any) -> Any:
-        """A context manager making the attempt's span current while the SDK call runs (so ``traceparent``
-        reaches the upstream), or nothing with tracing off."""
+        """An async context manager making the attempt's span current while the SDK call runs (so
+        ``traceparent`` reaches the upstream), or nothing with tracing off."""
         return self.tracing.use(span) if span is not None and self.tracing is not None else _NOTHING
 
     def attempt_failed(self, span: Any, target: Target, error: GatewayError) -> None:
         """An attempt failed: end its span with the error."""
-        if span is not None:
-            span.set_attribute("error.type", error.code or error.type)
+        if span is not None and self.tracing is not None:
+            self.tracing.failed(span, error.code or error.type)
+            span.end()
+
+    def attempt_left(self, span: Any, error_type: str) -> None:
+        """An answered attempt ended without a finished response (the client left mid-stream, the answer was
+        too large): end its span, if still open, as failed with ``error_type``."""
+        if span is not None and self.tracing is not None and span.is_recording():
+            self.tracing.failed(span, error_type)
             span.end()
 
     def streams_gauge(self) -> Any:
@@ -150,11 +159,12 @@ class Observers:
             exchange.cost_usd = cost
             usage.cost_usd = round(cost, 10)
 
-    def end_attempt(self, span: Any, resource: ResponseResource) -> None:
-        """The answered attempt's span gets the response's attributes and ends."""
+    def end_attempt(self, span: Any, resource: ResponseResource, model: str) -> None:
+        """The answered attempt's span gets the response's attributes and ends; ``model`` is the upstream
+        model that answered (``resource.model`` is the name the client asked for, maybe an alias)."""
         if span is None:
             return
-        attributes: dict[str, Any] = {"gen_ai.response.id": resource.id, "gen_ai.response.model": resource.model,
+        attributes: dict[str, Any] = {"gen_ai.response.id": resource.id, "gen_ai.response.model": model,
                                       "gen_ai.response.finish_reasons": [_finish_reason(resource)]}
         usage = resource.usage
         if usage is not None:
@@ -164,9 +174,9 @@ class Observers:
             attributes["gen_ai.usage.reasoning.output_tokens"] = usage.output_tokens_details.reasoning_tokens
         if self.tracing is not None and self.tracing.capture_content:
             attributes["gen_ai.output.messages"] = _content(resource.output)
-        if resource.error is not None:
-            attributes["error.type"] = resource.error.code
         span.set_attributes(attributes)
+        if resource.error is not None and self.tracing is not None:
+            self.tracing.failed(span, resource.error.code)
         span.end()
 
     async def finished(self, exchange: Exchange) -> None:
@@ -189,6 +199,8 @@ class Observers:
             span.set_attribute("http.response.status_code", exchange.status)
             if exchange.code:
                 span.set_attribute("error.type", exchange.code)
+            if exchange.status >= 500:  # a server span's 4xx is the client's error, not the server's
+                self.tracing.failed(span, exchange.code or str(exchange.status))
             span.end()
         if self.access_log is not None:
             self.access_log.write(exchange, trace_id)
@@ -202,6 +214,21 @@ def _request_id(scope: dict[str, Any]) -> str:
         if name == b"x-request-id":
             return value[:128].decode("latin-1")
     return os.urandom(12).hex()
+
+
+def _server(base_url: str | None) -> dict[str, Any]:
+    """``server.address`` and ``server.port`` of a configured ``base_url`` (only its host and port: never
+    credentials in it); nothing for a provider's default endpoint, which only its SDK knows."""
+    if not base_url:
+        return {}
+    parts = urlsplit(base_url)
+    if parts.hostname is None:
+        return {}
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port out of range: the host alone
+        return {"server.address": parts.hostname}
+    return {"server.address": parts.hostname, "server.port": port}
 
 
 def _finish_reason(resource: ResponseResource) -> str:

@@ -118,7 +118,8 @@ class Responder:
         try:
             builder.feed(attempt.result)
             resource = builder.finish()
-        except ResponseTooLargeError:
+        except ResponseTooLargeError as error:
+            self.observers.attempt_left(attempt.span, error.code or error.type)
             raise  # a 502 error object: nothing of the answer is kept
         except GatewayError as error:
             resource = builder.fail(error)
@@ -153,6 +154,9 @@ class Responder:
                 yield run
         finally:
             self.dispatcher.finished(attempt)
+            exchange = current_exchange.get()  # a settled stream has ended its span already
+            left = exchange is not None and exchange.disconnected
+            self.observers.attempt_left(attempt.span, "client_disconnected" if left else "stream_abandoned")
             if gauge is not None:
                 gauge.dec()
 
@@ -217,7 +221,7 @@ class Responder:
         exchange = current_exchange.get()
         if exchange is not None:
             self.observers.account(exchange, resource, instance.kind, instance.name, attempt.target.model)
-        self.observers.end_attempt(attempt.span, resource)
+        self.observers.end_attempt(attempt.span, resource, attempt.target.model)
         record, made = self.conversations.record(resource, request, instance.name)
         if store and not self.conversations.keep(record, made):
             resource.store = False

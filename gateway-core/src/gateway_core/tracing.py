@@ -2,12 +2,14 @@
 ``tracing.enabled``.
 
 A server span per request (its parent taken from the client's W3C ``traceparent``) and a client span per
-upstream attempt named and attributed after the GenAI semantic conventions of
-``opentelemetry-semantic-conventions`` 0.66b1 (semantic conventions 1.44): ``gen_ai.operation.name``,
-``gen_ai.provider.name``, ``gen_ai.request.model``, ``gen_ai.response.model``, ``gen_ai.response.id``,
-``gen_ai.response.finish_reasons`` and the ``gen_ai.usage.*`` tokens. While an attempt runs its span is the
-current context, and OpenTelemetry's aiohttp-client instrumentation (the transport of every provider SDK
-here) writes ``traceparent`` into the upstream request. The exporter is OTLP over HTTP, configured by the
+upstream attempt named and attributed after the GenAI semantic conventions as OpenTelemetry semantic
+conventions 1.41.0 published them (the last release before they moved to the semantic-conventions-genai
+repository; ``opentelemetry-semantic-conventions`` 0.66b1, schema 1.44.0, still defines these names, marked as
+moved): ``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``,
+``gen_ai.response.model``, ``gen_ai.response.id``, ``gen_ai.response.finish_reasons`` and the
+``gen_ai.usage.*`` tokens; a failed attempt has ``error.type`` and the status ERROR. While an attempt runs
+its span is the current context, and OpenTelemetry's aiohttp-client instrumentation (the transport of every
+provider SDK here) writes ``traceparent`` into the upstream request. The exporter is OTLP over HTTP, configured by the
 standard ``OTEL_EXPORTER_OTLP_*`` / ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` variables; spans are
 exported in batches from a thread of the SDK's own, off the request path. Prompt and answer content is
 recorded (``gen_ai.input.messages``, ``gen_ai.output.messages``) only with ``tracing.capture_content``.
@@ -61,11 +63,17 @@ class Tracing:
         return span
 
     @contextlib.asynccontextmanager
-    async def use(self, span: Any) -> AsyncIterator[None]:
-        """An async context manager making ``span`` the current span while the SDK call runs (so the upstream
-        request carries it); the span stays open (it ends with the response)."""
+    async def use(self, span: Any) -> AsyncIterator[Any]:
+        """An async context manager making ``span`` the current span (so the upstream request carries it);
+        async because the attempt it wraps is entered with ``async with`` (with its timeout)."""
         with self.trace.use_span(span, end_on_exit=False):
-            yield
+            yield span
+
+    def failed(self, span: Any, error_type: str) -> None:
+        """Mark ``span`` failed: ``error.type`` and the status ERROR, as the conventions ask of a failed
+        operation."""
+        span.set_attribute("error.type", error_type)
+        span.set_status(self.trace.Status(self.trace.StatusCode.ERROR, error_type))
 
     @staticmethod
     def trace_id(span: Any) -> str | None:
