@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="ms between upstream events in the 'ramped' streams run (default 100)")
     parser.add_argument("--layers", default="",
                         help="also run the gateway with one layer on or off each, side by side: "
-                             "bare,observed,traced,keys (see tests/bench/layers.py)")
+                             "bare,observed,traced,keys,usage (see tests/bench/layers.py)")
     parser.add_argument("--paths", default="", help="only these routes, e.g. openai-responses,mock")
     parser.add_argument("--duration", type=float, help="seconds of each measured window (default 4; quick 0.25)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each window (default 1; quick 0.1)")
