@@ -319,8 +319,13 @@ class Admission:
 def log_refusal(error: GatewayError) -> None:
     """The info line of a request the gateway answered with a 4xx: status, code, parameter and the reason (the
     request id is added by the log filter)."""
+    message = error.message if len(error.message) <= _LOGGED_REASON else error.message[:_LOGGED_REASON] + "..."
     logger.info("refused with %s %s%s: %s", error.status, error.code or error.type,
-                f" (param {error.param})" if error.param else "", error.message)
+                f" (param {error.param[:100]})" if error.param else "", message)
+
+
+_LOGGED_REASON = 500
+"""Characters of a refusal's message in its log line (it may quote a client's string of any length)."""
 
 
 class Forbidden(GatewayError):

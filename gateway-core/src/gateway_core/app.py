@@ -156,12 +156,12 @@ async def forward_stream(stream: Coroutine[Any, Any, None], writer: StreamWriter
             log_failure(error)
             await writer.write(failure(error), more=False)
         return
+    exchange = current_exchange.get()
+    if exchange is not None:  # before the cancellation: closing the stream's attempt reads it
+        exchange.disconnected = True
     pump.cancel()  # the client left: stop the upstream generation
     with contextlib.suppress(BaseException):
         await pump
-    exchange = current_exchange.get()
-    if exchange is not None:
-        exchange.disconnected = True
     logger.info("client disconnected mid-stream; upstream call cancelled")
 
 

@@ -123,21 +123,33 @@ def run_redis_server(folder: str | os.PathLike[str]) -> Iterator[str]:
 
 @dataclass
 class GatewayProcess:
-    """A ``gateway serve`` process started by :func:`run_gateway_process`."""
+    """A ``gateway serve`` process started by :func:`run_gateway_process`. Its output is read as it comes (a
+    pipe nobody read would fill and stall the gateway's next log write)."""
 
     process: subprocess.Popen[bytes]
     url: str
+
+    def __post_init__(self) -> None:
+        self._output: list[bytes] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for chunk in iter(lambda: self.process.stdout.read1(65536), b""):  # type: ignore[union-attr]
+            self._output.append(chunk)
 
     def stop(self) -> str:
         """Terminate (if still running) and return everything it printed."""
         if self.process.poll() is None:
             self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return output.decode(errors="replace")
+            self.process.wait()
+        self._reader.join(timeout=15)
+        return b"".join(self._output).decode(errors="replace")
 
 
 @contextmanager
