@@ -171,6 +171,18 @@ def cluster(tmp_path: Path) -> Iterator[tuple[Redis, list[Gateway], HAProxy, str
         redis.stop()
 
 
+def _wait_for_a_stream(url: str, timeout: float = 10.0) -> None:
+    """Until the instance at ``url`` has a stream open to a client (``gateway_streams_in_flight``), at most
+    ``timeout`` seconds: a SIGTERM then has a stream to drain, whatever the balancer's luck."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        scrape = httpx.get(url + "/metrics", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=5).text
+        if any(line.startswith("gateway_streams_in_flight{") and float(line.rsplit(" ", 1)[1]) >= 1
+               for line in scrape.splitlines()):
+            return
+        time.sleep(0.02)
+
+
 def _during(outcomes: list[Outcome], start: float, end: float) -> list[Outcome]:
     return [o for o in outcomes if o.started < end and o.ended > start]
 
@@ -181,8 +193,9 @@ async def _drill(redis: Redis, gateways: list[Gateway], balancer: HAProxy, key: 
     figures: dict[str, Any] = {}
     await asyncio.sleep(3)
 
-    # 1. SIGTERM mid-load, then a rolling restart of that instance
+    # 1. SIGTERM mid-load (once it serves a stream, as its own metrics say), then a rolling restart of it
     first = gateways[0]
+    await asyncio.to_thread(_wait_for_a_stream, first.url)
     term_at = time.monotonic()
     first.signal(signal.SIGTERM)
     exit_code = await asyncio.to_thread(first.wait, 30)
