@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from ..store.sqlite_schema import write_transaction
 from .keys import GatewayKey, decode_key, encode_key
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class SQLiteKeyStore(KeyStore):
     async def _write(self, sql: str, args: tuple[Any, ...]) -> int:
         def run() -> int:
             assert self._conn is not None
-            with self._conn:
+            with write_transaction(self._conn):  # the change and the version bump together
                 changed = self._conn.execute(sql, args).rowcount
                 self._conn.execute("UPDATE key_meta SET value = value + 1 WHERE name = 'version'")
             return changed

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 from msgspec import Struct
 
+from ..store.sqlite_schema import write_transaction
 from .keystore import _connect_file
 
 if TYPE_CHECKING:
@@ -212,7 +213,7 @@ class SQLiteUsageLog(UsageLog):
 
         def insert() -> None:
             assert self._conn is not None
-            with self._conn:
+            with write_transaction(self._conn):  # autocommit otherwise: a commit (and WAL sync) per row
                 self._conn.executemany("INSERT INTO usage (time, record) VALUES (?, ?)", rows)
 
         await self._run(insert)
@@ -232,7 +233,7 @@ class SQLiteUsageLog(UsageLog):
 
         def delete() -> None:
             assert self._conn is not None
-            with self._conn:
+            with write_transaction(self._conn):
                 self._conn.execute("DELETE FROM usage WHERE time < ?", (before,))
 
         await self._run(delete)
