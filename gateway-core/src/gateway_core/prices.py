@@ -60,18 +60,52 @@ class _Configured:
 
 
 class _Table:
-    __slots__ = ("model_price",)
+    """A price of the genai-prices table. Its ``calc_price`` costs more than the rest of a request, so the
+    price is probed once, through ``calc_price`` itself, for the cost of each kind of token below the first
+    tier; a request within that tier is priced from those, any other (or a price that is not linear in the
+    tokens) by ``calc_price``."""
+
+    __slots__ = ("linear", "model_price", "tier_start")
 
     def __init__(self, model_price: Any) -> None:
         self.model_price = model_price
+        starts = [tier.start for value in vars(model_price).values() for tier in getattr(value, "tiers", ())]
+        self.tier_start = min(starts, default=None)
+        self.linear = self._probe()
 
     def cost(self, usage: TokenCounts) -> float:
+        linear = self.linear
+        if linear is not None and (self.tier_start is None or usage.input < self.tier_start):
+            fixed, plain, output, cached, written = linear
+            return (fixed + plain * usage.input + output * usage.output + cached * usage.cached_input
+                    + written * usage.cache_write_input)
+        return self._calc(usage)
+
+    def _calc(self, usage: TokenCounts) -> float:
         from genai_prices import Usage
 
         result = self.model_price.calc_price(Usage(input_tokens=usage.input, output_tokens=usage.output,
                                                    cache_read_tokens=usage.cached_input or None,
                                                    cache_write_tokens=usage.cache_write_input or None))
         return float(result["total_price"])
+
+    def _probe(self) -> tuple[float, float, float, float, float] | None:
+        """``(fixed, per input, per output, per cached input, per cache-write input)`` USD, checked against a
+        mixed usage; None when the probes do not add up (then every cost goes through ``calc_price``)."""
+        n = 1000
+        try:
+            fixed = self._calc(TokenCounts())
+            plain = (self._calc(TokenCounts(input=n)) - fixed) / n
+            output = (self._calc(TokenCounts(output=n)) - fixed) / n
+            cached = (self._calc(TokenCounts(input=n, cached_input=n)) - fixed) / n - plain
+            written = (self._calc(TokenCounts(input=n, cache_write_input=n)) - fixed) / n - plain
+            check = TokenCounts(input=3 * n, output=n // 2, cached_input=n, cache_write_input=n // 2)
+            expected = self._calc(check)
+        except Exception:  # a price the probes cannot take apart
+            return None
+        guess = fixed + plain * check.input + output * check.output + cached * check.cached_input \
+            + written * check.cache_write_input
+        return (fixed, plain, output, cached, written) if abs(guess - expected) <= 1e-12 + 1e-9 * expected else None
 
 
 class Pricing:
