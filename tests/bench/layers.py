@@ -7,7 +7,8 @@ each layer's CPU per request is the difference between two targets of the same r
   ``/v1/traces`` (a real export, batched by the SDK; its cost is reported);
 - ``keys``: ``bare`` plus a gateway key with rpm, tpm and budget limits, and cost accounting (the mock is
   given a price) (issue: auth, limits and cost at most +0.05 CPU-ms);
-- ``usage``: ``bare`` plus the usage log (one record per request, written to SQLite in batches; reported).
+- ``usage``: ``bare`` plus the usage log (one record per request, written to SQLite in batches; reported);
+- ``no-keepalive``: ``bare`` without SSE keepalive comments (what the stream writer costs; reported).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ LAYERS: dict[str, tuple[str, dict[str, dict[str, object]]]] = {
                            "limits": {"rpm": 100_000_000, "tpm": 1_000_000_000, "budget_usd": 1_000_000.0}}]},
         "prices": {"mock": {"input": 1.0, "output": 2.0}}}),
     "usage": ("bare + the usage log", {"usage": {"enabled": True}}),
+    "no-keepalive": ("bare without SSE keepalive comments", {"routing": {"keepalive_seconds": 0}}),
 }
 """Name -> (what is on, the config sections over ``_OFF``)."""
 

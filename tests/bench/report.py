@@ -28,7 +28,7 @@ STREAMS_ADDED_P99_MS = 10.0
 DIALECT_CPU_SHARE = 1.10
 """A dialect path's CPU per request at most this share of the Responses path to the same upstream."""
 DIALECT_PAIRS = (("chat-ingress", "openai-chat"), ("messages-ingress", "anthropic"))
-LAYER_BUDGETS_MS = {"observed": 0.03, "keys": 0.05, "traced": None, "usage": None}
+LAYER_BUDGETS_MS = {"observed": 0.03, "keys": 0.05, "traced": None, "usage": None, "no-keepalive": None}
 """CPU-ms per request a layer may add on the mock JSON path over ``gw-bare`` (``None``: reported only)."""
 BASELINE_SHARE = 1.05
 """The gateway's CPU per request at most this share of the baseline's (mock and OpenAI JSON) to count as
