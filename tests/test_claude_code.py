@@ -10,18 +10,17 @@ non-essential traffic off, and only ``ANTHROPIC_BASE_URL`` + ``ANTHROPIC_AUTH_TO
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from gateway_core.testing import run_gateway, serve_asgi
 
+from .fakes import fake_upstream
 from .npm_clients import npm_ci
 
 ROOT = Path(__file__).parents[1]
@@ -33,11 +32,6 @@ PROVIDERS = {  # provider -> the model Claude Code is told to use
     "anthropic": "claude-sonnet-4-5",
     "google": "gemini-2.5-flash",
 }
-
-
-def fake(provider: str) -> ModuleType:
-    """A provider package's fake upstream module (``gateway_<provider>.testing.fake_upstream``)."""
-    return importlib.import_module(f"gateway_{provider}.testing.fake_upstream")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +47,7 @@ def gateway() -> Iterator[str]:
     with ExitStack() as stack:
         providers: dict[str, dict[str, str]] = {"mock": {"type": "mock"}}  # a config names the mock explicitly
         for kind, path in (("openai", "/v1"), ("anthropic", ""), ("google", "")):
-            url = stack.enter_context(serve_asgi(fake(kind).create_app()))
+            url = stack.enter_context(serve_asgi(fake_upstream(kind).create_app()))
             providers[kind] = {"type": kind, "api_key": f"sk-{kind}-upstream-key-0123456789", "base_url": url + path}
         yield stack.enter_context(run_gateway({"providers": providers}))
 

@@ -19,7 +19,6 @@ gateway to talk to.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import sqlite3
@@ -37,6 +36,7 @@ from gateway_core.app import create_app
 from gateway_core.config import config_from_data
 from gateway_core.testing import RecordedRequest, UpstreamRecorder, serve_asgi
 
+from .fakes import fake_upstream
 from .npm_clients import npm_ci
 
 FOLDER = Path(__file__).parent / "codex_cli"
@@ -110,11 +110,6 @@ class Run:
     commands: list[tuple[str, str]]
 
 
-def fake(package: str) -> Any:
-    """A provider package's fake upstream module (``gateway_<package>.testing.fake_upstream``)."""
-    return importlib.import_module(f"gateway_{package}.testing.fake_upstream")
-
-
 @pytest.fixture(scope="module")
 def codex() -> str:
     """The ``codex`` command, installed from tests/codex_cli/package-lock.json (npm ci) on first use."""
@@ -126,7 +121,8 @@ def codex() -> str:
 def gateway() -> Iterator[Gateway]:
     """One gateway (recording what Codex sends it) in front of the mock and a recorded fake per instance."""
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        upstreams = {name: UpstreamRecorder(fake(package).create_app()) for name, (package, _, _) in UPSTREAMS.items()}
+        upstreams = {name: UpstreamRecorder(fake_upstream(package).create_app())
+                     for name, (package, _, _) in UPSTREAMS.items()}
         providers: dict[str, Any] = {"mock": {"type": "mock"}}
         for name, (package, path, options) in UPSTREAMS.items():
             url = stack.enter_context(serve_asgi(upstreams[name]))
@@ -220,7 +216,7 @@ def test_codex_multi_step_turn(codex: str, gateway: Gateway, tmp_path: Path, pro
         assert len(reasoning) == 2 and all(item["encrypted_content"] for item in reasoning)
         parts = [part for content in gateway.upstream_calls(provider)[-1].json["contents"] for part in content["parts"]
                  if "functionCall" in part]
-        assert [part.get("thoughtSignature") for part in parts] == [fake("google").sig("exec_command")] * 2
+        assert [part.get("thoughtSignature") for part in parts] == [fake_upstream("google").sig("exec_command")] * 2
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))

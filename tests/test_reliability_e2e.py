@@ -18,6 +18,7 @@ import pytest
 
 from gateway_core.testing import default_validator, parse_sse, run_gateway, serve_asgi
 
+from .fakes import fake_upstream
 from .fault_upstream import create_app
 
 VALIDATOR = default_validator()
@@ -189,12 +190,9 @@ def test_cheapest_orders_by_the_price_table_when_no_price_is_configured(stack: E
     """Three real plugins in front of their fake upstreams, no price in the config: ``cheapest`` goes to the
     model the bundled genai-prices table prices lowest (gemini-2.5-flash, under gpt-4o and claude-sonnet-4-5);
     a ``prices`` entry over the table changes the order."""
-    import importlib
-
     providers = {}
     for kind, path in (("openai", "/v1"), ("anthropic", ""), ("google", "")):
-        fake = importlib.import_module(f"gateway_{kind}.testing.fake_upstream")
-        url = stack.enter_context(serve_asgi(fake.create_app()))
+        url = stack.enter_context(serve_asgi(fake_upstream(kind).create_app()))
         providers[kind] = {"type": kind, "api_key": f"sk-{kind}-upstream-key-0123456789", "base_url": url + path}
     group = {"policy": "cheapest", "targets": [{"model": "openai/gpt-4o"}, {"model": "anthropic/claude-sonnet-4-5"},
                                                {"model": "google/gemini-2.5-flash"}]}
