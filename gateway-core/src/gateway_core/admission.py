@@ -61,6 +61,8 @@ class Observers:
         self.metrics = metrics
         self.access_log = access_log
         self.tracing = tracing
+        self._servers: dict[str, dict[str, Any]] = {}
+        """``server.*`` span attributes by instance name (from its ``base_url``)."""
 
     def started(self, exchange: Exchange, scope: dict[str, Any]) -> None:
         """The exchange was admitted: in-flight gauges, the server span, the caller's key."""
@@ -94,8 +96,12 @@ class Observers:
         """The client span of one upstream attempt (None with tracing off)."""
         if self.tracing is None:
             return None
-        attributes: dict[str, Any] = {"gen_ai.request.stream": streaming, "gateway.instance": target.instance.name,
-                                      **_server(target.instance.settings.base_url)}
+        instance = target.instance
+        server = self._servers.get(instance.name)
+        if server is None:  # once per configured instance: its base_url does not change
+            server = self._servers[instance.name] = _server(instance.settings.base_url)
+        attributes: dict[str, Any] = {"gen_ai.request.stream": streaming, "gateway.instance": instance.name,
+                                      **server}
         if request.max_output_tokens is not None:
             attributes["gen_ai.request.max_tokens"] = request.max_output_tokens
         if request.temperature is not None:
