@@ -14,6 +14,20 @@ from gateway_core.testing.servers import run_gateway_process
 from .cluster import Redis, missing_programs
 
 
+def _wait_until_stored(url: str, response_id: str, timeout: float = 10.0) -> None:
+    """Until Redis holds the response (the gateway's default key prefix), asked of Redis itself."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while not client.exists(f"gateway:response:{response_id}"):
+            assert time.monotonic() < deadline, "the response was never stored"
+            time.sleep(0.02)
+    finally:
+        client.close()
+
+
 def test_a_response_answered_during_a_redis_outage_is_stored_when_redis_is_back(tmp_path: Path) -> None:
     if "redis-server" in missing_programs():
         pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
@@ -23,6 +37,7 @@ def test_a_response_answered_during_a_redis_outage_is_stored_when_redis_is_back(
         config = f"store: {{backend: redis, url: '{redis.url}'}}\nserver: {{log_level: warning}}\n"
         with run_gateway_process(config) as gateway, httpx.Client(base_url=gateway.url, timeout=10) as http:
             before = http.post("/v1/responses", json={"model": "mock", "input": "before"}).json()
+            _wait_until_stored(redis.url, before["id"])  # answered first, stored right after: not yet, maybe
             redis.stop()
             during = http.post("/v1/responses", json={"model": "mock", "input": "during the outage"})
             assert during.status_code == 200
