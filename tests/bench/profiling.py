@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-threads", action="store_true",
                         help="sample every thread (default: only the one holding the GIL, i.e. running Python)")
     parser.add_argument("--store", choices=("sqlite", "none"), default="sqlite", help="the gateway's response store")
+    parser.add_argument("--layer", help="profile this layer's gateway (tests/bench/layers.py: bare, keys, ...)")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--out", type=Path, help="keep the collapsed stacks here (default: a temp dir)")
     args = parser.parse_args(argv)
@@ -94,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from tests.bench.loadgen import closed_loop
     from tests.bench.procstat import Meter
     from tests.bench.suite import start_upstream
+    from tests.bench.layers import start_layer
     from tests.bench.targets import gateway_target, installed_kinds, start_gateway
 
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -104,8 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     upstream = start_upstream(log_dir)
     gateway = None
     try:
-        gateway = start_gateway(upstream, kinds, log_dir, store=args.store)
-        request = gateway_target(gateway, kinds).requests[args.path]
+        if args.layer:
+            target = start_layer(args.layer, upstream, kinds, log_dir, args.store)
+            gateway = target.server
+        else:
+            gateway = start_gateway(upstream, kinds, log_dir, store=args.store)
+            target = gateway_target(gateway, kinds)
+        request = target.requests[args.path]
         if isinstance(request, str):
             print(f"cannot profile {args.path}: {request}", file=sys.stderr)
             return 2
