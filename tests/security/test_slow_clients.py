@@ -10,7 +10,7 @@ import pytest
 
 from gateway_core.testing import run_gateway
 
-from .rawhttp import exchange, read_until_closed, split, status_of, websocket_upgrade
+from .rawhttp import exchange, post_head, read_until_closed, split, status_of, websocket_upgrade
 
 SERVER = {"header_timeout": 0.5, "max_header_bytes": 8192, "max_websockets": 2, "websocket_idle_seconds": 0.5}
 
@@ -25,6 +25,55 @@ def test_headers_over_the_limit_are_refused_with_431(url: str) -> None:
     head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Filler: " + b"a" * 20_000
     answer = asyncio.run(exchange(url, head, timeout=5))
     assert status_of(answer) == 431 and b"headers_too_large" in answer
+
+
+def test_a_large_head_arriving_whole_with_its_body_is_refused_before_it_is_served(url: str) -> None:
+    body = b'{"model": "mock", "input": "hello"}'
+    head = post_head("/v1/responses", "localhost", len(body)) + b"\r\nX-Filler: " + b"a" * 20_000
+    answer = asyncio.run(exchange(url, head, body, timeout=5))
+    assert status_of(answer) == 431 and b"headers_too_large" in answer and b"hello" not in answer
+
+
+async def _in_pieces(url: str, pieces: list[bytes]) -> bytes:
+    """Send ``pieces`` as separate TCP segments (a pause between them), then read the answer."""
+    reader, writer = await asyncio.open_connection(*split(url))
+    try:
+        for piece in pieces:
+            writer.write(piece)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        return await read_until_closed(reader, timeout=5)
+    finally:
+        writer.close()
+
+
+def test_a_head_whose_blank_line_spans_two_reads_is_measured_to_that_line() -> None:
+    """The blank line ends in the next read, which carries a body far over the head limit: the request is
+    served, its body not counted into its head."""
+    text = "x" * 20_000
+    body = b'{"model": "mock", "input": "' + text.encode() + b'"}'
+    head = post_head("/v1/responses", "localhost", len(body)) + b"\r\n"
+    with run_gateway({"server": SERVER}) as base:
+        answer = asyncio.run(_in_pieces(base, [head + b"\r", b"\n" + body]))
+    assert status_of(answer) == 200 and text.encode() in answer
+
+
+def test_a_slow_second_head_on_a_kept_alive_connection_is_closed(url: str) -> None:
+    async def second_head_never_ends() -> tuple[bytes, float]:
+        reader, writer = await asyncio.open_connection(*split(url))
+        try:
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            first = await reader.readuntil(b'{"status":"ok"}')
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: loc")
+            await writer.drain()
+            began = time.monotonic()
+            await read_until_closed(reader, timeout=10)
+            return first, time.monotonic() - began
+        finally:
+            writer.close()
+
+    first, waited = asyncio.run(second_head_never_ends())
+    assert status_of(first) == 200 and waited < 5  # closed at the header timeout, not the 10 s read timeout
 
 
 def test_endless_headers_are_cut_off(url: str) -> None:

@@ -76,14 +76,19 @@ class Observers:
         if self.callers is not None:
             exchange.key = self.callers.authenticate(scope["headers"])
 
-    async def admit_route(self, exchange: Exchange, request: ResponseRequest, route: Route) -> None:
-        """The routed request: may the key use this model (403), and is it within its limits (429)?"""
+    def routed(self, exchange: Exchange, request: ResponseRequest, route: Route) -> None:
+        """The request is routed: the exchange names the model asked for and the first target."""
         target = route.targets[0]
         exchange.requested_model = request.model or ""
         exchange.kind, exchange.instance, exchange.model = target.instance.kind, target.instance.name, target.model
+
+    async def admit_route(self, exchange: Exchange, request: ResponseRequest, route: Route) -> None:
+        """The routed request of a caller with a key (``exchange.key``): may the key use this model (403),
+        and is it within its limits (429)?"""
         key = exchange.key
         if key is None or self.callers is None:
             return
+        target = route.targets[0]
         self.callers.check_model(key, request.model or "", f"{target.instance.name}/{target.model}")
         ticket = await self.callers.admit(key, target.instance.kind, target.instance.name, target.model,
                                           exchange.body_bytes // 4, request.max_output_tokens)
@@ -185,12 +190,15 @@ class Observers:
             self.tracing.failed(span, resource.error.code)
         span.end()
 
-    async def finished(self, exchange: Exchange) -> None:
-        """Settle and observe a finished exchange (after its answer was sent)."""
+    async def settle(self, exchange: Exchange) -> None:
+        """Charge a finished exchange to its key's limits and budget (only for one that holds a ticket)."""
+        if self.callers is not None:
+            await self.callers.settle(exchange.ticket, exchange.tokens(), exchange.cost_usd or 0.0)
+
+    def finished(self, exchange: Exchange) -> None:
+        """Observe a finished exchange (after its answer was sent, and its ticket settled)."""
         callers, metrics = self.callers, self.metrics
-        if callers is not None:
-            if exchange.ticket is not None:
-                await callers.settle(exchange.ticket, exchange.tokens(), exchange.cost_usd or 0.0)
+        if callers is not None and callers.logs_usage:
             callers.log(usage_record(exchange))
         if metrics is not None:
             metrics.in_flight_of(exchange.route).dec()
@@ -314,7 +322,9 @@ class Admission:
         elif error is not None and type(error).__name__ != "ClientGone":
             exchange.status, exchange.code = 500, exchange.code or "internal_error"
         try:
-            await self.observers.finished(exchange)
+            if exchange.ticket is not None:
+                await self.observers.settle(exchange)
+            self.observers.finished(exchange)
         except Exception:  # observing must never turn an answer into a failure
             logger.exception("observing request %s failed", exchange.request_id)
         finally:

@@ -80,7 +80,7 @@ class ResponsesEndpoint:
             request_id = os.urandom(12).hex().encode()
         current_request_id.set(request_id.decode(errors="replace"))
         headers = [(b"x-request-id", request_id)]
-        writer = StreamWriter(send, self.responder.keepalive_seconds)
+        writer: StreamWriter | None = None  # a JSON answer has none
         admission = self.responder.admit(scope)
         exchange = admission.exchange
         try:
@@ -93,6 +93,7 @@ class ResponsesEndpoint:
                 route = await self.responder.prepare(request)
                 try:
                     if request.stream:
+                        writer = StreamWriter(send, self.responder.keepalive_seconds)
                         await self._stream(request, route, headers + exchange.headers, writer, receive)
                     else:
                         record, attempt = await self.responder.respond(request, route)
@@ -103,11 +104,11 @@ class ResponsesEndpoint:
                     log_failure(error)
                     raise
         except GatewayError as error:
-            if not writer.started:
+            if writer is None or not writer.started:
                 await _send_error(send, error, headers + exchange.headers)
         except Exception:  # a bug of ours: log it, never send a traceback
             logger.exception("request failed inside the gateway")
-            if not writer.started:
+            if writer is None or not writer.started:
                 await _send_error(send, GatewayError("internal gateway error", code="internal_error"), headers)
 
     async def _stream(self, request: ResponseRequest, route: Route, headers: list, writer: StreamWriter,

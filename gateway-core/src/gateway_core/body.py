@@ -49,7 +49,7 @@ class BodyReader:
 
     def check_content_type(self, content_type: bytes) -> None:
         """Raise 415 unless the body is declared as JSON."""
-        if not is_json_media_type(content_type):
+        if content_type != b"application/json" and not is_json_media_type(content_type):
             raise UnsupportedMediaTypeError(
                 "send the body as JSON with 'Content-Type: application/json'", code="unsupported_media_type"
             )
@@ -59,24 +59,26 @@ class BodyReader:
         self.check_content_type(content_type)
         try:
             async with timeout_after(self.timeout):
-                return await self._receive_all(receive)
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnected
+                body: bytes = message.get("body", b"")
+                if message.get("more_body", False):
+                    return await self._receive_rest(body, receive)
         except TimeoutError:
             raise InvalidRequestError(f"the request body did not arrive within {self.timeout:g} seconds",
                                       code="request_timeout", status=408) from None
+        if len(body) > self.max_bytes:
+            raise _too_large(self.max_bytes)
+        return body
 
-    async def _receive_all(self, receive: Any) -> bytes:
+    async def _receive_rest(self, first: bytes, receive: Any) -> bytes:
+        """The rest of a body that comes in several messages, ``first`` its first chunk."""
         limit = self.max_bytes
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        body: bytes = message.get("body", b"")
-        if not message.get("more_body", False):
-            if len(body) > limit:
-                raise _too_large(limit)
-            return body
-        chunks = [body]
-        size = len(body)
-        while message.get("more_body", False):
+        chunks = [first]
+        size = len(first)
+        more = True
+        while more:
             message = await receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnected
@@ -85,6 +87,7 @@ class BodyReader:
             if size > limit:
                 raise _too_large(limit)
             chunks.append(chunk)
+            more = message.get("more_body", False)
         return b"".join(chunks)
 
 

@@ -162,13 +162,14 @@ class Dispatcher:
                 span = self.observers.attempt_span(exchange, target, request, streaming)
                 began = monotonic()
                 own_timeout = target.first_byte_timeout if streaming else target.timeout
+                call = target.instance.stream if streaming else target.instance.invoke
                 try:
-                    async with timeout_after(min(own_timeout, remaining)), self.observers.during(span):
-                        if streaming:
-                            result: Sequence[Delta] | AsyncIterator[Sequence[Delta]] = (
-                                await target.instance.stream(native))
+                    async with timeout_after(min(own_timeout, remaining)):
+                        if span is None:
+                            result: Sequence[Delta] | AsyncIterator[Sequence[Delta]] = await call(native)
                         else:
-                            result = await target.instance.invoke(native)
+                            async with self.observers.during(span):
+                                result = await call(native)
                 except asyncio.CancelledError:  # the client left while it waited
                     state.in_flight -= 1
                     self.observers.attempt_failed(span, target, GatewayError("the client left", code="cancelled"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from .config import RoutingSettings
 
@@ -46,6 +47,5 @@ class TargetHealth:
         return False
 
 
-def monotonic() -> float:
-    """The clock health is measured with."""
-    return time.monotonic()
+monotonic: Callable[[], float] = time.monotonic
+"""The clock health is measured with."""

@@ -109,7 +109,8 @@ def _ending(reply: EchoReply) -> list[d.Delta]:
 async def gateway_invoke(native: EchoRequest) -> Sequence[d.Delta]:
     """The whole echo answer as deltas."""
     reply = _reply(native)
-    await asyncio.sleep(reply.delay)
+    if reply.delay:  # an echo ``slow!``: otherwise the answer is there at once, no turn of the loop
+        await asyncio.sleep(reply.delay)
     if reply.call_name is not None:
         return [
             d.FunctionCallStart(new_call_id(), reply.call_name),
@@ -129,7 +130,8 @@ async def gateway_stream(client: float, native: EchoRequest) -> AsyncIterator[Se
     reply = _reply(native)
     if reply.inband_error is not None and not reply.text:
         raise _inband_error(reply.inband_error)
-    await asyncio.sleep(reply.delay)
+    if reply.delay:
+        await asyncio.sleep(reply.delay)
     return _chunks(reply, client or reply.pace)
 
 

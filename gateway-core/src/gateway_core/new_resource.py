@@ -78,8 +78,13 @@ def _callable_names(request: ResponseRequest) -> frozenset[str]:
     return frozenset(names)
 
 
+_NO_NAMES: frozenset[str] = frozenset()
+
+
 def allowed_tool_names(request: ResponseRequest) -> frozenset[str]:
     """The functions the model may call in this request: declared, and within ``allowed_tools`` if given."""
+    if not request.tools:
+        return _NO_NAMES
     declared = _callable_names(request)
     choice = request.tool_choice
     if choice == "none":

@@ -107,7 +107,9 @@ class Responder:
                 session = request.client_metadata.get("session_id")
                 if isinstance(session, str):
                     exchange.session_id = session[:128]
-            await self.observers.admit_route(exchange, request, route)
+            self.observers.routed(exchange, request, route)
+            if exchange.key is not None:
+                await self.observers.admit_route(exchange, request, route)
         return route
 
     async def respond(self, request: ResponseRequest, route: Route) -> tuple[StoredResponse, Attempt]:

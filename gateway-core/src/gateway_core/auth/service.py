@@ -160,10 +160,15 @@ class Callers:
         except Exception as exc:
             logger.warning("settling the limits of key %s failed: %s: %s", ticket.key.id, type(exc).__name__, exc)
 
+    @property
+    def logs_usage(self) -> bool:
+        """Whether usage records are kept (``usage.enabled``, once started): if not, none need building."""
+        return self.usage is not None and self.usage_settings.enabled
+
     def log(self, record: UsageRecord) -> None:
         """Queue a usage record (no I/O)."""
-        if self.usage is not None and self.usage_settings.enabled:
-            self.usage.record(record)
+        if self.logs_usage:
+            self.usage.record(record)  # type: ignore[union-attr]
 
 
 def _limited(key: GatewayKey) -> bool:
