@@ -12,10 +12,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from .deadlines import deadline
 from .decode import decode_request
 from .errors import InvalidRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from .exchange import current_exchange
-from .timeouts import timeout_after
 from .types import ResponseRequest
 
 _LARGE_BODY = 1024 * 1024
@@ -58,7 +58,7 @@ class BodyReader:
         """The whole body. Raises ``GatewayError`` (415, 413, 408) or :class:`ClientDisconnected`."""
         self.check_content_type(content_type)
         try:
-            async with timeout_after(self.timeout):
+            with deadline(self.timeout):
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise ClientDisconnected

@@ -21,6 +21,7 @@ from typing import Any
 
 from .admission import Observers
 from .config import RoutingSettings
+from .deadlines import deadline as attempt_deadline
 from .deltas import Delta
 from .errors import GatewayError, InvalidRequestError, RateLimitError, upstream_timeout
 from .exchange import current_exchange
@@ -28,7 +29,6 @@ from .health import TargetHealth, monotonic
 from .policies import order_targets
 from .prices import Pricing
 from .routing import Route, Target
-from .timeouts import timeout_after
 from .tool_plan import ToolPlan, needs_plan, plan_tools
 from .types import ResponseRequest
 
@@ -164,7 +164,7 @@ class Dispatcher:
                 own_timeout = target.first_byte_timeout if streaming else target.timeout
                 call = target.instance.stream if streaming else target.instance.invoke
                 try:
-                    async with timeout_after(min(own_timeout, remaining)):
+                    with attempt_deadline(min(own_timeout, remaining)):
                         if span is None:
                             result: Sequence[Delta] | AsyncIterator[Sequence[Delta]] = await call(native)
                         else:

@@ -12,8 +12,8 @@ still a plain JSON error with its real status; after it, the transport ends the 
 its own shape. The headers that name the target that answered are known only once a stream opened: a
 response whose head a comment sent goes without them.
 
-Cost on the hot path: a lock taken per write (uncontended, so it never suspends) and one clock read, about
-half a microsecond; the ticking is a timeout on the wait the transport already does, not another task.
+Cost on the hot path: one clock read per write; the ticking is a timeout on the wait the transport already
+does, not another task.
 WebSocket connections are kept alive by the server's pings instead (:func:`ping_options`).
 """
 
@@ -31,10 +31,14 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class StreamWriter:
     """The writer of one streamed HTTP response: the head (:meth:`start`), then body chunks (:meth:`write`),
-    and a comment (:meth:`beat`) when ``seconds`` (0: never) passed without a write. Writes are serialised,
-    as the comments come from another task than the stream's own writes."""
+    and a comment (:meth:`beat`) when ``seconds`` (0: never) passed without a write.
 
-    __slots__ = ("_last", "_lock", "_send", "ended", "head", "seconds", "started")
+    The comments come from another task than the stream's own writes, yet need no lock: every decision
+    (whether the head is due, whether the stream ended) is taken and recorded before the ``send`` it leads
+    to, with no ``await`` between, and the server writes each message's bytes when ``send`` is called, so
+    messages reach the socket whole and in the order they were sent."""
+
+    __slots__ = ("_last", "_send", "ended", "head", "seconds", "started")
 
     def __init__(self, send: Send, seconds: float) -> None:
         self._send = send
@@ -43,7 +47,6 @@ class StreamWriter:
         self.started = False
         """The head is sent: a failure can only be told in the stream now."""
         self.ended = False
-        self._lock = asyncio.Lock()
         self._last = time.monotonic()
 
     def arm(self, head: list[tuple[bytes, bytes]]) -> None:
@@ -58,38 +61,28 @@ class StreamWriter:
     async def start(self, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         """Send the head (status 200, :attr:`head` plus ``headers``) unless a comment sent it already (then
         ``headers`` are dropped), then ``body``."""
-        async with self._lock:
-            if not self.started:
-                await self._start(headers)
-            await self._body(body, True)
+        if not self.started:
+            self.started = True
+            await self._send({"type": "http.response.start", "status": 200, "headers": self.head + headers})
+        await self.write(body)
 
     async def write(self, body: bytes, more: bool = True) -> None:
         """Send a body chunk (``more`` false: the last one)."""
-        async with self._lock:
-            if not self.started:  # a failure told in the stream before it opened
-                await self._start([])
-            await self._body(body, more)
-
-    async def beat(self) -> None:
-        """Send a comment (with the head, if it is the first byte) if one is due and the stream goes on."""
-        async with self._lock:
-            if self.ended or self.due() > 0:
-                return
-            if not self.started:
-                await self._start([])
-            await self._body(COMMENT, True)
-
-    async def _start(self, headers: list[tuple[bytes, bytes]]) -> None:
-        self.started = True
-        await self._send({"type": "http.response.start", "status": 200, "headers": self.head + headers})
-
-    async def _body(self, body: bytes, more: bool) -> None:
+        if not self.started:  # a failure told in the stream before it opened
+            self.started = True
+            await self._send({"type": "http.response.start", "status": 200, "headers": self.head})
         if not more:
             self.ended = True
         elif not body:
             return
-        await self._send({"type": "http.response.body", "body": body, "more_body": more})
         self._last = time.monotonic()
+        await self._send({"type": "http.response.body", "body": body, "more_body": more})
+
+    async def beat(self) -> None:
+        """Send a comment (with the head, if it is the first byte) if one is due and the stream goes on."""
+        if self.ended or self.due() > 0:
+            return
+        await self.write(COMMENT)
 
 
 async def wait_beating(tasks: Collection[asyncio.Future[Any]], writer: StreamWriter) -> None:

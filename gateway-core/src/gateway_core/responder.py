@@ -21,6 +21,7 @@ from typing import Any
 from .admission import Admission, Observers
 from .compaction import Sealer, open_compactions
 from .conversation import Conversations, StoredResponse, calls_without_reasoning, has_references
+from .deadlines import deadline
 from .decode import too_many_items
 from .deltas import Delta
 from .dispatch import Attempt, Dispatcher
@@ -32,7 +33,6 @@ from .new_resource import allowed_tool_names, new_resource
 from .prices import Pricing
 from .routing import Route, Target
 from .stream import ResponseBuilder
-from .timeouts import timeout_after
 from .types import (
     NAME_PATTERN,
     Compaction,
@@ -185,7 +185,7 @@ class Responder:
         clock = time.perf_counter
         gap = self.observers.gap_meter(target.instance.name)
         try:
-            async with timeout_after(max(0.001, target.timeout - (monotonic() - attempt.started))):
+            with deadline(max(0.001, target.timeout - (monotonic() - attempt.started))):
                 waited = last = clock()
                 async for batch in iterator:
                     now = clock()
