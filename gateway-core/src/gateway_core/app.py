@@ -49,7 +49,6 @@ from .responder import Responder, log_failure
 from .routing import Route
 from .store import create_store
 from .stored_routes import stored_response_routes
-from .stream import ResponseBuilder
 from .types import ResponseRequest, encoder
 from .websocket import ResponsesWebSocket
 
@@ -118,13 +117,7 @@ class ResponsesEndpoint:
         async def run_stream() -> None:
             async with self.responder.stream(request, route, "sse") as run:
                 await writer.start(_answer_headers(run.attempt), run.builder.take_frames())
-
-                async def write(builder: ResponseBuilder) -> None:
-                    data = builder.take_frames()
-                    if data:
-                        await writer.write(data, not builder.done)
-
-                await self.responder.drive(run, write)
+                await self.responder.drive(run, writer.write_frames)
 
         def failure(error: GatewayError) -> bytes:
             return self.responder.failure(request, error, "sse").take_frames()

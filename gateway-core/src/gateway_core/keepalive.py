@@ -22,11 +22,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import Any, Protocol
+
+from .deadlines import deadline
 
 COMMENT = b": keepalive\n\n"
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Frames(Protocol):
+    """What :meth:`StreamWriter.write_frames` reads: a stream builder's framed output."""
+
+    done: bool
+
+    def take_frames(self) -> bytes: ...
 
 
 class StreamWriter:
@@ -78,6 +88,17 @@ class StreamWriter:
         self._last = time.monotonic()
         await self._send({"type": "http.response.body", "body": body, "more_body": more})
 
+    async def write_frames(self, frames: Frames) -> None:
+        """Send the frames ``frames`` has ready, the last ones once it is done (one call per upstream batch:
+        what :meth:`write` does, without another coroutine per batch)."""
+        data = frames.take_frames()
+        more = not frames.done
+        if not self.started or not more:
+            await self.write(data, more)
+        elif data:
+            self._last = time.monotonic()
+            await self._send({"type": "http.response.body", "body": data, "more_body": True})
+
     async def beat(self) -> None:
         """Send a comment (with the head, if it is the first byte) if one is due and the stream goes on."""
         if self.ended or self.due() > 0:
@@ -90,12 +111,14 @@ async def wait_beating(tasks: Collection[asyncio.Future[Any]], writer: StreamWri
     if not writer.seconds:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         return
-    while True:
-        timeout = None if writer.ended else max(0.0, writer.due())  # ended: the last write may be draining
-        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        if done:
+    while not writer.ended:  # once ended, the last write may still be draining: no more comments
+        try:
+            with deadline(max(0.0, writer.due())):  # cancels this wait only, never the tasks
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return
-        await writer.beat()
+        except TimeoutError:
+            await writer.beat()
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
 
 
 def ping_options(seconds: float) -> dict[str, Any]:
