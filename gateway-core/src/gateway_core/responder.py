@@ -9,13 +9,13 @@ store decision, made before the terminal event is sent. Transports only read bod
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from functools import partial
+from types import TracebackType
 from typing import Any
 
 from .admission import Admission, Observers
@@ -135,32 +135,13 @@ class Responder:
             raise InvalidRequestError(f"'tools' has more than {self.max_tools} tools", code="too_many_tools",
                                       param="tools")
 
-    @contextlib.asynccontextmanager
-    async def stream(
-        self, request: ResponseRequest, route: Route, framing: str | None
-    ) -> AsyncIterator[StreamRun]:
-        """Open the upstream stream (retrying and falling back before any event exists) and emit the first
-        events (``framing`` as for :class:`ResponseBuilder`; ``None`` for a dialect that renders its own); on
-        leaving the block, however it is left, the upstream stream is closed and its target released. Raises
-        ``GatewayError`` when no target could open one."""
-        attempt = await self.dispatcher.open_stream(route, request, partial(check_capabilities, request))
-        gauge = self.observers.streams_gauge()
-        if gauge is not None:
-            gauge.inc()
-        try:
-            async with _closing(attempt.result):
-                store = self.conversations.wants_store(request)
-                run = StreamRun(request, route, attempt, None, store)  # type: ignore[arg-type]
-                run.builder = _builder(request, route, attempt, store, framing, partial(self._settle, run))
-                run.builder.start()
-                yield run
-        finally:
-            self.dispatcher.finished(attempt)
-            exchange = current_exchange.get()  # a settled stream has ended its span already
-            left = exchange is not None and exchange.disconnected
-            self.observers.attempt_left(attempt.span, "client_disconnected" if left else "stream_abandoned")
-            if gauge is not None:
-                gauge.dec()
+    def stream(self, request: ResponseRequest, route: Route, framing: str | None) -> OpenStream:
+        """``async with responder.stream(request, route, framing) as run``: open the upstream stream (retrying
+        and falling back before any event exists) and emit the first events (``framing`` as for
+        :class:`ResponseBuilder`; ``None`` for a dialect that renders its own); on leaving the block, however
+        it is left, the upstream stream is closed and its target released. Raises ``GatewayError`` when no
+        target could open one."""
+        return OpenStream(self, request, route, framing)
 
     def failure(self, request: ResponseRequest, error: GatewayError, framing: str | None) -> ResponseBuilder:
         """The whole stream of a response whose upstream stream could not be opened after its head was sent
@@ -230,6 +211,55 @@ class Responder:
         return record
 
 
+class OpenStream:
+    """The upstream stream of one response, open for the ``async with`` block (see :meth:`Responder.stream`)."""
+
+    __slots__ = ("_attempt", "_framing", "_gauge", "_request", "_responder", "_route")
+
+    def __init__(self, responder: Responder, request: ResponseRequest, route: Route, framing: str | None) -> None:
+        self._responder = responder
+        self._request = request
+        self._route = route
+        self._framing = framing
+        self._attempt: Attempt | None = None
+        self._gauge: Any = None
+
+    async def __aenter__(self) -> StreamRun:
+        responder, request = self._responder, self._request
+        attempt = self._attempt = await responder.dispatcher.open_stream(self._route, request,
+                                                                         partial(check_capabilities, request))
+        gauge = self._gauge = responder.observers.streams_gauge()
+        if gauge is not None:
+            gauge.inc()
+        try:
+            store = responder.conversations.wants_store(request)
+            run = StreamRun(request, self._route, attempt, None, store)  # type: ignore[arg-type]
+            run.builder = _builder(request, self._route, attempt, store, self._framing,
+                                   partial(responder._settle, run))
+            run.builder.start()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return run
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        attempt = self._attempt
+        assert attempt is not None
+        try:
+            aclose = getattr(attempt.result, "aclose", None)  # a provider's delta iterator may have none
+            if aclose is not None:
+                await aclose()
+        finally:
+            responder = self._responder
+            responder.dispatcher.finished(attempt)
+            exchange = current_exchange.get()  # a settled stream has ended its span already
+            left = exchange is not None and exchange.disconnected
+            responder.observers.attempt_left(attempt.span, "client_disconnected" if left else "stream_abandoned")
+            if self._gauge is not None:
+                self._gauge.dec()
+
+
 def _builder(request: ResponseRequest, route: Route, attempt: Attempt, store: bool, framing: str | None,
              settle: Callable[[ResponseResource], None] | None = None) -> ResponseBuilder:
     """The builder of one response: bounded by, and redacting with, the instance that answered; ``settle``
@@ -244,11 +274,6 @@ def _builder(request: ResponseRequest, route: Route, attempt: Attempt, store: bo
                            allowed_tools=allowed_tool_names(request if plan is None else plan.request),
                            origins=None if plan is None else plan.origins,
                            max_chars=instance.settings.max_response_bytes, redact=instance.redact, settle=settle)
-
-
-def _closing(iterator: Any) -> contextlib.AbstractAsyncContextManager[Any]:
-    """``aclosing(iterator)`` for a provider's delta iterator (a no-op for one without ``aclose``)."""
-    return contextlib.aclosing(iterator) if hasattr(iterator, "aclose") else contextlib.nullcontext(iterator)
 
 
 _NAME = re.compile(NAME_PATTERN)
