@@ -16,6 +16,7 @@ from gateway_core.auth.keystore import KeyStore, RedisKeyStore, SQLiteKeyStore
 from gateway_core.auth.limits import KeyLimiter, reset_text
 from gateway_core.auth.settings import AuthSettings, DeclaredKey
 from gateway_core.auth.usage import RedisUsageLog, SQLiteUsageLog, UsageRecord
+from gateway_core.auth.windows import MemoryWindows
 from gateway_core.errors import RateLimitError
 from gateway_core.testing.servers import run_redis_server
 
@@ -111,9 +112,7 @@ def test_reset_durations_as_openai_writes_them() -> None:
 
 
 def _limiter(ledger: object = None) -> KeyLimiter:
-    from limits.aio.storage import MemoryStorage
-
-    return KeyLimiter(MemoryStorage(), ledger or MemoryLedger())  # type: ignore[arg-type]
+    return KeyLimiter(MemoryWindows(), ledger or MemoryLedger())  # type: ignore[arg-type]
 
 
 def test_requests_per_minute_with_headers_and_retry_after() -> None:

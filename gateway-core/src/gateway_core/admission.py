@@ -191,7 +191,8 @@ class Observers:
         if callers is not None:
             if exchange.ticket is not None:
                 await callers.settle(exchange.ticket, exchange.tokens(), exchange.cost_usd or 0.0)
-            callers.log(usage_record(exchange))
+            if callers.logs_usage:
+                callers.log(usage_record(exchange))
         if metrics is not None:
             metrics.in_flight_of(exchange.route).dec()
             metrics.observe(exchange)
