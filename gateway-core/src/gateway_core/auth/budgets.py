@@ -106,8 +106,8 @@ class MemoryLedger(Ledger):
         self._held: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}
         self._tokens = itertools.count()
 
-    async def reserve(self, key_id: str, period: int, amount: float, budget: float, ttl: float) -> Reservation | None:
-        """Atomic within the event loop: no ``await`` between the check and the hold."""
+    def hold(self, key_id: str, period: int, amount: float, budget: float, ttl: float) -> Reservation | None:
+        """:meth:`reserve` without an ``await`` (so atomic within the event loop)."""
         now = time.monotonic()
         held = self._held.setdefault((key_id, period), {})
         total = self._spent.get((key_id, period), 0.0)
@@ -121,11 +121,19 @@ class MemoryLedger(Ledger):
         held[token] = (amount, now + ttl)
         return Reservation(key_id, period, amount, token)
 
-    async def settle(self, reservation: Reservation, cost: float) -> None:
-        """Release and record."""
+    def release(self, reservation: Reservation, cost: float) -> None:
+        """:meth:`settle` without an ``await``."""
         slot = (reservation.key_id, reservation.period)
         self._held.get(slot, {}).pop(reservation.token, None)
         self._spent[slot] = self._spent.get(slot, 0.0) + cost
+
+    async def reserve(self, key_id: str, period: int, amount: float, budget: float, ttl: float) -> Reservation | None:
+        """See :meth:`hold`."""
+        return self.hold(key_id, period, amount, budget, ttl)
+
+    async def settle(self, reservation: Reservation, cost: float) -> None:
+        """See :meth:`release`."""
+        self.release(reservation, cost)
 
     async def spent(self, key_id: str, period: int) -> float:
         """Settled spend."""

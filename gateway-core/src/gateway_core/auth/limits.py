@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import RateLimitError
-from .budgets import Ledger, Periods, Reservation
+from .budgets import Ledger, MemoryLedger, Periods, Reservation
 from .keys import GatewayKey
-from .windows import Windows
+from .windows import MemoryWindows, Windows
 
 
 def reset_text(seconds: float) -> str:
@@ -49,6 +49,9 @@ class KeyLimiter:
     def __init__(self, windows: Windows, ledger: Ledger, reservation_ttl: float = 900.0) -> None:
         self.windows = windows
         self.ledger = ledger
+        self._local_windows = windows if isinstance(windows, MemoryWindows) else None
+        self._local_ledger = ledger if isinstance(ledger, MemoryLedger) else None
+        """The same, when they live in this process: asked without an ``await`` (a third of their cost)."""
         self.reservation_ttl = reservation_ttl
         self.periods = Periods()
         self.in_flight: dict[str, int] = {}
@@ -74,7 +77,9 @@ class KeyLimiter:
             ticket.counted_in_flight = True
         try:
             if limits.rpm is not None:
-                window = await self.windows.hit("rpm", scope, limits.rpm)
+                local = self._local_windows
+                window = (local.count("rpm", scope, limits.rpm) if local is not None
+                          else await self.windows.hit("rpm", scope, limits.rpm))
                 ticket.headers += [(b"x-ratelimit-limit-requests", self._number(limits.rpm)),
                                    (b"x-ratelimit-remaining-requests", str(window.remaining).encode()),
                                    (b"x-ratelimit-reset-requests", reset_text(window.reset_in).encode())]
@@ -82,7 +87,9 @@ class KeyLimiter:
                     raise RateLimitError(f"key {key.name!r} is over its limit of {limits.rpm} requests per minute",
                                          code="rate_limit_exceeded", retry_after=max(1.0, math.ceil(window.reset_in)))
             if limits.tpm is not None:
-                window = await self.windows.look("tpm", scope, limits.tpm)
+                local = self._local_windows
+                window = (local.state("tpm", scope, limits.tpm) if local is not None
+                          else await self.windows.look("tpm", scope, limits.tpm))
                 ticket.headers += [(b"x-ratelimit-limit-tokens", self._number(limits.tpm)),
                                    (b"x-ratelimit-remaining-tokens", str(window.remaining).encode()),
                                    (b"x-ratelimit-reset-tokens", reset_text(window.reset_in).encode())]
@@ -92,8 +99,10 @@ class KeyLimiter:
             if limits.budget_usd is not None:
                 amount = worst_cost or 0.0
                 period = self.periods.start(limits.budget_period)
-                ticket.reservation = await self.ledger.reserve(key.id, period, amount, limits.budget_usd,
-                                                               self.reservation_ttl)
+                ledger = self._local_ledger
+                ticket.reservation = (
+                    ledger.hold(key.id, period, amount, limits.budget_usd, self.reservation_ttl) if ledger is not None
+                    else await self.ledger.reserve(key.id, period, amount, limits.budget_usd, self.reservation_ttl))
                 if ticket.reservation is None:
                     raise RateLimitError(f"key {key.name!r} has spent its budget of ${limits.budget_usd:g} for this "
                                          f"{limits.budget_period}", code="insufficient_quota")
@@ -111,9 +120,15 @@ class KeyLimiter:
             self.in_flight[ticket.key.id] -= 1
         limits = ticket.key.limits
         if limits.tpm is not None and tokens > 0:
-            await self.windows.charge("tpm", ticket.scope, limits.tpm, min(tokens, limits.tpm))
+            if self._local_windows is not None:
+                self._local_windows.add("tpm", ticket.scope, limits.tpm, min(tokens, limits.tpm))
+            else:
+                await self.windows.charge("tpm", ticket.scope, limits.tpm, min(tokens, limits.tpm))
         if ticket.reservation is not None:
-            await self.ledger.settle(ticket.reservation, cost)
+            if self._local_ledger is not None:
+                self._local_ledger.release(ticket.reservation, cost)
+            else:
+                await self.ledger.settle(ticket.reservation, cost)
 
     async def close(self) -> None:
         """Count what the windows still hold back."""
