@@ -51,7 +51,8 @@ class KeyLimiter:
         self.ledger = ledger
         self._local_windows = windows if isinstance(windows, MemoryWindows) else None
         self._local_ledger = ledger if isinstance(ledger, MemoryLedger) else None
-        """The same, when they live in this process: asked without an ``await`` (a third of their cost)."""
+        """The same, when they live in this process: asked without an ``await`` (a coroutine per call
+        was about a quarter of what a limited request costs here)."""
         self.reservation_ttl = reservation_ttl
         self.periods = Periods()
         self.in_flight: dict[str, int] = {}

@@ -5,9 +5,10 @@ current minute and the previous one, the previous one weighted by the share of i
 seconds. :class:`SharedWindows` is that strategy itself, on ``limits``' Redis storage, so every gateway
 sharing the Redis counts in the same windows; requests are counted exactly, and the tokens used are added
 in batches (at most every ``flush_seconds``, so the shared count lags by that much). :class:`MemoryWindows`
-is the same arithmetic on two integers per window in the process's memory: ``limits``' in-memory storages
-keep a lock, an expiry timer (a task or a thread) and string keys per hit, several times what the rest of
-the request costs, for counters one event loop can keep in a dict.
+is the same arithmetic on two integers per window in the process's memory, checked against ``limits``' own
+answers in the tests: ``limits``' in-memory storages keep string keys, a lock and an expiry timer (a task or
+a thread) per hit, about 30 us for the four operations of a limited request (a fifth of a whole mock
+request), for counters one event loop can keep in a dict.
 """
 
 from __future__ import annotations
