@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     from tests.bench import processes
+    from tests.bench.layers import start_layer
     from tests.bench.loadgen import closed_loop
     from tests.bench.procstat import Meter
     from tests.bench.suite import start_upstream
-    from tests.bench.layers import start_layer
     from tests.bench.targets import gateway_target, installed_kinds, start_gateway
 
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
