@@ -72,7 +72,7 @@ class Periods:
         return start
 
 
-@dataclass
+@dataclass(slots=True)
 class Reservation:
     """One request's hold on its key's budget."""
 

@@ -13,6 +13,7 @@ requests and tokens, in OpenAI's form (a reset like ``1.5s`` or ``6m0s``).
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 from ..errors import RateLimitError
@@ -31,7 +32,7 @@ def reset_text(seconds: float) -> str:
     return f"{minutes}m{rest}s"
 
 
-@dataclass
+@dataclass(slots=True)
 class Ticket:
     """An admitted request's share of its key's limits."""
 
@@ -70,6 +71,7 @@ class KeyLimiter:
         limits = key.limits
         scope = (key.id, model) if limits.per_model else (key.id,)
         ticket = Ticket(key, scope)
+        now = time.time()
         if limits.max_in_flight is not None:
             if self.in_flight.get(key.id, 0) >= limits.max_in_flight:
                 raise RateLimitError(f"key {key.name!r} has {limits.max_in_flight} requests in flight already",
@@ -79,7 +81,7 @@ class KeyLimiter:
         try:
             if limits.rpm is not None:
                 local = self._local_windows
-                window = (local.count("rpm", scope, limits.rpm) if local is not None
+                window = (local.count("rpm", scope, limits.rpm, 1, now) if local is not None
                           else await self.windows.hit("rpm", scope, limits.rpm))
                 ticket.headers += [(b"x-ratelimit-limit-requests", self._number(limits.rpm)),
                                    (b"x-ratelimit-remaining-requests", str(window.remaining).encode()),
@@ -89,7 +91,7 @@ class KeyLimiter:
                                          code="rate_limit_exceeded", retry_after=max(1.0, math.ceil(window.reset_in)))
             if limits.tpm is not None:
                 local = self._local_windows
-                window = (local.state("tpm", scope, limits.tpm) if local is not None
+                window = (local.state("tpm", scope, limits.tpm, now) if local is not None
                           else await self.windows.look("tpm", scope, limits.tpm))
                 ticket.headers += [(b"x-ratelimit-limit-tokens", self._number(limits.tpm)),
                                    (b"x-ratelimit-remaining-tokens", str(window.remaining).encode()),
@@ -99,7 +101,7 @@ class KeyLimiter:
                                          code="rate_limit_exceeded", retry_after=max(1.0, math.ceil(window.reset_in)))
             if limits.budget_usd is not None:
                 amount = worst_cost or 0.0
-                period = self.periods.start(limits.budget_period)
+                period = self.periods.start(limits.budget_period, now)
                 ledger = self._local_ledger
                 ticket.reservation = (
                     ledger.hold(key.id, period, amount, limits.budget_usd, self.reservation_ttl) if ledger is not None

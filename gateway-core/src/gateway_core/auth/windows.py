@@ -90,7 +90,7 @@ class MemoryWindows(Windows):
         return counter
 
     def count(self, kind: str, scope: tuple[str, ...], limit: int, cost: int = 1, now: float | None = None) -> Window:
-        """:meth:`hit` without an ``await`` (``now``: the Unix time, for tests)."""
+        """:meth:`hit` without an ``await`` (``now``: the Unix time, default the current one)."""
         now = time.time() if now is None else now
         counter = self._counter(kind, scope, now)
         elapsed = now % WINDOW_SECONDS
