@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from gateway_core.auth.keystore import KeyStore, RedisKeyStore, SQLiteKeyStore
 from gateway_core.auth.limits import KeyLimiter, reset_text
 from gateway_core.auth.settings import AuthSettings, DeclaredKey
 from gateway_core.auth.usage import RedisUsageLog, SQLiteUsageLog, UsageRecord
+from gateway_core.auth.windows import MemoryWindows
 from gateway_core.errors import RateLimitError
 from gateway_core.testing.servers import run_redis_server
 
@@ -111,9 +113,7 @@ def test_reset_durations_as_openai_writes_them() -> None:
 
 
 def _limiter(ledger: object = None) -> KeyLimiter:
-    from limits.aio.storage import MemoryStorage
-
-    return KeyLimiter(MemoryStorage(), ledger or MemoryLedger())  # type: ignore[arg-type]
+    return KeyLimiter(MemoryWindows(), ledger or MemoryLedger())  # type: ignore[arg-type]
 
 
 def test_requests_per_minute_with_headers_and_retry_after() -> None:
@@ -230,5 +230,35 @@ def test_redis_usage_log(redis_url: str) -> None:
             await _usage_round_trip(RedisUsageLog(client))
         finally:
             await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_a_redis_outage_lets_rate_limits_through_and_stops_budgets(tmp_path: Path) -> None:
+    from gateway_core.auth.service import Callers
+    from gateway_core.config import config_from_data
+    from gateway_core.errors import GatewayError
+    from gateway_core.prices import Pricing
+
+    async def scenario() -> None:
+        with contextlib.ExitStack() as redis:
+            url = redis.enter_context(run_redis_server(tmp_path))
+            config = config_from_data({"providers": {"mock": {"type": "mock"}},
+                                       "store": {"backend": "redis", "url": url}}, "test")
+            callers = Callers(config, Pricing(config.prices))
+            await callers.start()
+            rated = GatewayKey(id="key_r", name="rated", sha256="x", limits=KeyLimits(rpm=1, tpm=1000))
+            budgeted = GatewayKey(id="key_b", name="budgeted", sha256="y", limits=KeyLimits(budget_usd=1.0))
+            ticket = await callers.admit(rated, "mock", "mock", "mock", 10, 10)
+            assert ticket is not None
+            await callers.settle(ticket, 100, 0.0)  # tokens held back for the next batch
+            with pytest.raises(RateLimitError):
+                await callers.admit(rated, "mock", "mock", "mock", 10, 10)
+        # redis-server is stopped
+        assert await callers.admit(rated, "mock", "mock", "mock", 10, 10) is None  # limits fail open
+        with pytest.raises(GatewayError) as refused:
+            await callers.admit(budgeted, "mock", "mock", "mock", 10, 10)
+        assert refused.value.status == 503 and refused.value.code == "store_unavailable"
+        await asyncio.wait_for(callers.close(), 30)  # the batch that cannot be counted is dropped, logged
 
     asyncio.run(scenario())

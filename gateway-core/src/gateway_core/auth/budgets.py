@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import calendar
+import itertools
 import secrets
 import time
 from collections.abc import Mapping
@@ -41,7 +42,37 @@ def period_start(period: Period, now: float | None = None) -> int:
     return calendar.timegm((moment.tm_year, moment.tm_mon, 1, 0, 0, 0))
 
 
-@dataclass
+def period_end(period: Period, start: int) -> float:
+    """When the period that began at ``start`` (see :func:`period_start`) ends; never for ``total``."""
+    if period == "total":
+        return float("inf")
+    if period == "day":
+        return start + 86400
+    if period == "week":
+        return start + 7 * 86400
+    moment = time.gmtime(start)
+    year, month = (moment.tm_year + 1, 1) if moment.tm_mon == 12 else (moment.tm_year, moment.tm_mon + 1)
+    return calendar.timegm((year, month, 1, 0, 0, 0))
+
+
+class Periods:
+    """:func:`period_start` of now, worked out once per period (it is asked on every request)."""
+
+    def __init__(self) -> None:
+        self._current: dict[Period, tuple[int, float]] = {}
+
+    def start(self, period: Period, now: float | None = None) -> int:
+        """The start of the period ``now`` (default: the current time) is in."""
+        now = time.time() if now is None else now
+        known = self._current.get(period)
+        if known is not None and known[0] <= now < known[1]:
+            return known[0]
+        start = period_start(period, now)
+        self._current[period] = (start, period_end(period, start))
+        return start
+
+
+@dataclass(slots=True)
 class Reservation:
     """One request's hold on its key's budget."""
 
@@ -73,25 +104,36 @@ class MemoryLedger(Ledger):
     def __init__(self, spent: Mapping[tuple[str, int], float] | None = None) -> None:
         self._spent: dict[tuple[str, int], float] = dict(spent or {})
         self._held: dict[tuple[str, int], dict[str, tuple[float, float]]] = {}
+        self._tokens = itertools.count()
 
-    async def reserve(self, key_id: str, period: int, amount: float, budget: float, ttl: float) -> Reservation | None:
-        """Atomic within the event loop: no ``await`` between the check and the hold."""
+    def hold(self, key_id: str, period: int, amount: float, budget: float, ttl: float) -> Reservation | None:
+        """:meth:`reserve` without an ``await`` (so atomic within the event loop)."""
         now = time.monotonic()
         held = self._held.setdefault((key_id, period), {})
-        for token in [token for token, (_, expires) in held.items() if expires <= now]:
-            del held[token]
-        total = self._spent.get((key_id, period), 0.0) + sum(value for value, _ in held.values())
+        total = self._spent.get((key_id, period), 0.0)
+        if held:
+            for token in [token for token, (_, expires) in held.items() if expires <= now]:
+                del held[token]
+            total += sum(value for value, _ in held.values())
         if total + amount > budget:
             return None
-        token = secrets.token_hex(8)
+        token = str(next(self._tokens))  # unique within the process, which is all a memory hold needs
         held[token] = (amount, now + ttl)
         return Reservation(key_id, period, amount, token)
 
-    async def settle(self, reservation: Reservation, cost: float) -> None:
-        """Release and record."""
+    def release(self, reservation: Reservation, cost: float) -> None:
+        """:meth:`settle` without an ``await``."""
         slot = (reservation.key_id, reservation.period)
         self._held.get(slot, {}).pop(reservation.token, None)
         self._spent[slot] = self._spent.get(slot, 0.0) + cost
+
+    async def reserve(self, key_id: str, period: int, amount: float, budget: float, ttl: float) -> Reservation | None:
+        """See :meth:`hold`."""
+        return self.hold(key_id, period, amount, budget, ttl)
+
+    async def settle(self, reservation: Reservation, cost: float) -> None:
+        """See :meth:`release`."""
+        self.release(reservation, cost)
 
     async def spent(self, key_id: str, period: int) -> float:
         """Settled spend."""

@@ -26,6 +26,7 @@ from .keystore import KeyStore, RedisKeyStore, SQLiteKeyStore
 from .limits import KeyLimiter, Ticket
 from .settings import AuthSettings, UsageSettings
 from .usage import RedisUsageLog, SQLiteUsageLog, UsageLog, UsageRecord
+from .windows import MemoryWindows, SharedWindows
 
 if TYPE_CHECKING:
     from ..config import GatewayConfig
@@ -88,12 +89,10 @@ class Callers:
 
             client = redis.asyncio.from_url(self.config.store.url)
             storage = storage_from_string("async+" + self.config.store.url, implementation="redispy")
-            self.limiter = KeyLimiter(storage, RedisLedger(client))
+            self.limiter = KeyLimiter(SharedWindows(storage), RedisLedger(client))
             self.usage = RedisUsageLog(client, retention_days=retention)
             await self.usage.start()
             return
-        from limits.aio.storage import MemoryStorage
-
         self.usage = SQLiteUsageLog(key_store_path(self.config), retention_days=retention)
         await self.usage.start()
         spent: dict[tuple[str, int], float] = {}
@@ -101,10 +100,12 @@ class Callers:
             if key.limits.budget_usd is not None:
                 start = period_start(key.limits.budget_period)
                 spent[(key.id, start)] = (await self.usage.spend_since(start)).get(key.id, 0.0)
-        self.limiter = KeyLimiter(MemoryStorage(), MemoryLedger(spent))
+        self.limiter = KeyLimiter(MemoryWindows(), MemoryLedger(spent))
 
     async def close(self) -> None:
-        """Write the last usage records and close everything."""
+        """Count the tokens still held back, write the last usage records and close everything."""
+        if self.limiter is not None:
+            await self.limiter.close()
         if self.usage is not None:
             await self.usage.close()
         await self.keyring.close()
@@ -173,7 +174,8 @@ class Callers:
 
 def _limited(key: GatewayKey) -> bool:
     limits = key.limits
-    return any(value is not None for value in (limits.rpm, limits.tpm, limits.max_in_flight, limits.budget_usd))
+    return (limits.rpm is not None or limits.tpm is not None or limits.max_in_flight is not None
+            or limits.budget_usd is not None)
 
 
 
