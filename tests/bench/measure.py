@@ -36,6 +36,9 @@ class Plan:
     c64_latency_ms: float = 100.0
     c64_jitter_pct: float = 50.0
     saturation_concurrency: int = 32
+    rounds: int = 1
+    """Saturation windows per path and target, taken in turns (A B C, A B C, ...); CPU/request is their
+    median, so a drift of the machine's speed during the run hits every target alike."""
     gap_ms: float = 10.0
     gap_concurrency: int = 16
     streams: int = 500

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
                              "bare,observed,traced,keys,usage (see tests/bench/layers.py)")
     parser.add_argument("--paths", default="", help="only these routes, e.g. openai-responses,mock")
     parser.add_argument("--duration", type=float, help="seconds of each measured window (default 4; quick 0.25)")
+    parser.add_argument("--rounds", type=int, help="saturation windows per path and target, taken in turns; "
+                                                   "CPU/request is their median (default 1)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each window (default 1; quick 0.1)")
     parser.add_argument("--out", type=Path, default=REPO / "bench-results.json", help="JSON results file")
     parser.add_argument("--results-md", type=Path, default=None,
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         plan = Plan()
     overrides = {"warmup": args.warmup, "duration": args.duration, "soak": args.soak, "streams": args.streams,
-                 "streams_ramp": args.streams_ramp, "streams_gap_ms": args.streams_gap_ms}
+                 "streams_ramp": args.streams_ramp, "streams_gap_ms": args.streams_gap_ms, "rounds": args.rounds}
     plan = Plan(**{**plan.__dict__, **{key: value for key, value in overrides.items() if value is not None}})
     results_md = args.results_md or (None if args.quick else HERE / "RESULTS.md")
     arguments = argv if argv is not None else sys.argv[1:]

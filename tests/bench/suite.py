@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -78,7 +79,29 @@ async def measure_paths(bench: Bench, targets: list[Target], paths: list[BenchPa
                 entry = {"status": "ok", "phases": phases}
             results.setdefault(path.key, {})[target.name] = entry
             _progress(path, target, entry)
+        await _more_rounds(bench, targets, path, results[path.key])
     return results
+
+
+async def _more_rounds(bench: Bench, targets: list[Target], path: BenchPath, entries: dict[str, Any]) -> None:
+    """``plan.rounds - 1`` more saturation windows of ``path`` on each target that served it, in turns; its
+    CPU/request becomes the median of all its windows (each kept in ``cpu_ms_rounds``)."""
+    measured = [target for target in targets if entries[target.name]["status"] == "ok"]
+    for _ in range(bench.plan.rounds - 1):
+        for target in measured:
+            request = target.requests[path.key]
+            assert isinstance(request, bytes)
+            window = await bench.closed(target, request, stream=path.stream,
+                                        concurrency=bench.plan.saturation_concurrency)
+            saturation = entries[target.name]["phases"]["saturation"]
+            saturation.setdefault("cpu_ms_rounds", [saturation.get("cpu_ms_per_request", 0.0)]).append(
+                window.get("cpu_ms_per_request", 0.0))
+    for target in measured:
+        saturation = entries[target.name]["phases"]["saturation"]
+        if "cpu_ms_rounds" in saturation:
+            saturation["cpu_ms_per_request"] = round(statistics.median(saturation["cpu_ms_rounds"]), 4)
+            print(f"  {path.key:<26} {target.name:<13} CPU-ms/req over {len(saturation['cpu_ms_rounds'])} rounds "
+                  f"{saturation['cpu_ms_rounds']} -> median {saturation['cpu_ms_per_request']}", flush=True)
 
 
 async def measure_streams(bench: Bench, targets: list[Target], key: str) -> dict[str, Any]:
@@ -112,7 +135,9 @@ def conditions(plan: Plan, store: str) -> list[str]:
         "c1: 1 connection, no model latency; c64 (paths through an upstream): "
         f"{plan.c64} connections started over the latency, {plan.c64_latency_ms:g} ms +- {plan.c64_jitter_pct:g}% "
         f"model latency at the upstream (offered about {1000 * plan.c64 / plan.c64_latency_ms:.0f} req/s); "
-        f"saturation: {plan.saturation_concurrency} connections, no latency",
+        f"saturation: {plan.saturation_concurrency} connections, no latency"
+        + (f"; {plan.rounds} windows per path and target in turns, CPU/request their median"
+           if plan.rounds > 1 else ""),
         f"gaps: {plan.gap_concurrency} connections, {plan.gap_ms:g} ms between upstream stream events; the gap "
         "between deltas at the client shows whether events are forwarded as they arrive",
         f"streams: {plan.streams} streams, {plan.streams_latency_ms:g} ms model latency; 'ramped' starts them evenly "
