@@ -3,9 +3,9 @@ running after ``seconds``, as ``async with asyncio.timeout(seconds):`` does, for
 
 ``asyncio.timeout`` arms and cancels one loop timer per block: about 6 CPU-us under uvloop, and a request
 passes two of them (its body, its upstream attempt), a stream two more (its whole stream, its keepalive
-wait): a tenth of the gateway's own work on a mock answer. Here every pending deadline of a loop sits in a timing wheel (a set per
-:data:`TICK`-long slot), and one timer, running only while deadlines are pending, expires a slot's
-deadlines once it has passed: a block costs a set insert and a discard. A deadline fires up to one tick
+wait): a tenth of the gateway's own work on a mock answer. Here every pending deadline of a loop sits in a
+timing wheel (a set per :data:`TICK`-long slot), and one timer, running only while deadlines are pending,
+expires a slot's deadlines once it has passed: a block costs a set insert and a discard. A deadline fires up to one tick
 late, which no timeout of the gateway (seconds, settable to tenths) minds.
 
 The cancellation follows ``asyncio.timeout``'s rules: the expired block's task is cancelled, and leaving the
