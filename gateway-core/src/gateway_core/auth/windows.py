@@ -72,6 +72,16 @@ def _state(limit: int, previous: int, current: int, elapsed: float) -> tuple[int
     return (remaining if remaining > 0 else 0), reset_in
 
 
+def _counted(counter: list[int], limit: int, cost: int, elapsed: float) -> bool:
+    """Add ``cost`` to a ``[minute, previous, current]`` counter ``elapsed`` seconds into its minute unless
+    the weighted count (``limits``' sliding window) would pass ``limit``; whether it was added."""
+    weighted = math.floor(counter[1] * (WINDOW_SECONDS - elapsed) / WINDOW_SECONDS + counter[2])
+    if cost <= limit and weighted + cost <= limit:
+        counter[2] += cost
+        return True
+    return False
+
+
 class MemoryWindows(Windows):
     """The counters of one gateway process: per scope, the minute's number and its and the previous count."""
 
@@ -93,13 +103,8 @@ class MemoryWindows(Windows):
         """:meth:`hit` without an ``await`` (``now``: the Unix time, default the current one)."""
         now = time.time() if now is None else now
         counter = self._counter(kind, scope, now)
-        elapsed = now % WINDOW_SECONDS
-        previous = counter[1]
-        weighted = math.floor(previous * (WINDOW_SECONDS - elapsed) / WINDOW_SECONDS + counter[2])
-        allowed = cost <= limit and weighted + cost <= limit
-        if allowed:
-            counter[2] += cost
-        return Window(allowed, *_state(limit, previous, counter[2], elapsed))
+        allowed = _counted(counter, limit, cost, now % WINDOW_SECONDS)
+        return Window(allowed, *_state(limit, counter[1], counter[2], now % WINDOW_SECONDS))
 
     def state(self, kind: str, scope: tuple[str, ...], limit: int, now: float | None = None) -> Window:
         """:meth:`look` without an ``await``."""
@@ -119,10 +124,7 @@ class MemoryWindows(Windows):
     def add(self, kind: str, scope: tuple[str, ...], limit: int, cost: int, now: float | None = None) -> None:
         """:meth:`charge` without an ``await``: :meth:`count`, not telling the window's state."""
         now = time.time() if now is None else now
-        counter = self._counter(kind, scope, now)
-        weighted = math.floor(counter[1] * (WINDOW_SECONDS - now % WINDOW_SECONDS) / WINDOW_SECONDS + counter[2])
-        if cost <= limit and weighted + cost <= limit:
-            counter[2] += cost
+        _counted(self._counter(kind, scope, now), limit, cost, now % WINDOW_SECONDS)
 
     async def charge(self, kind: str, scope: tuple[str, ...], limit: int, cost: int) -> None:
         """See :meth:`Windows.charge`."""
