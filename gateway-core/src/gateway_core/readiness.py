@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from .timeouts import timeout_after
+from .deadlines import deadline
 
 logger = logging.getLogger("gateway")
 
@@ -52,7 +52,7 @@ class Readiness:
         """Run every check now and record the outcome."""
         for name, check in self.checks:
             try:
-                async with timeout_after(self.interval):
+                with deadline(self.interval):
                     await check()
             except Exception as exc:
                 if self.failing_since is None:

@@ -19,12 +19,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from .config import ServerSettings
 from .conversation import StoredResponse
+from .deadlines import deadline
 from .decode import decode_request
 from .errors import GatewayError, InvalidRequestError
 from .health import monotonic
 from .responder import ClientGone, Responder, log_failure
 from .stream import ResponseBuilder
-from .timeouts import timeout_after
 from .types import ErrorBody, encoder
 
 logger = logging.getLogger("gateway")
@@ -75,7 +75,7 @@ class ResponsesWebSocket:
             try:
                 if remaining <= 0:
                     raise TimeoutError
-                async with timeout_after(min(remaining, self.idle)):
+                with deadline(min(remaining, self.idle)):
                     message = await socket.receive()
             except TimeoutError:
                 if self.idle < remaining:  # the idle bound was the nearer one (timers may fire a little early)
