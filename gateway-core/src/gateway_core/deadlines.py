@@ -18,7 +18,9 @@ import asyncio
 import math
 import sys
 import weakref
-from types import TracebackType
+from collections.abc import Callable
+from types import BuiltinFunctionType, TracebackType
+from typing import Any
 
 TICK = 0.05
 """Seconds per slot of the wheel: how late a deadline may fire."""
@@ -27,93 +29,105 @@ _COUNTS_CANCELS = sys.version_info >= (3, 11)
 """Tasks count cancellation requests (``cancelling``, ``uncancel``) from Python 3.11."""
 
 
-class _Wheel:
-    """The pending deadlines of one event loop, by slot (``ceil(when / TICK)``; only slots with some)."""
+def _task_lookup() -> Callable[[asyncio.AbstractEventLoop], asyncio.Task[Any] | None]:
+    """The running task of a loop, found without a Python frame: ``asyncio.current_task`` is C from Python
+    3.12; before, it is a Python function reading ``asyncio.tasks._current_tasks``, which is read directly."""
+    if isinstance(asyncio.current_task, BuiltinFunctionType):
+        return asyncio.current_task
+    return asyncio.tasks._current_tasks.get  # type: ignore[attr-defined]  # what 3.10's and 3.11's read
 
-    __slots__ = ("__weakref__", "_cursor", "_slots", "_timer", "loop")
+
+_current_task = _task_lookup()
+
+
+class _Wheel:
+    """The pending deadlines of one event loop, by slot (``ceil(when / TICK)``; only slots with some).
+    :class:`Deadline` files and removes itself in ``slots`` (inline: a Python call per block was most of
+    its cost); the wheel keeps the timer."""
+
+    __slots__ = ("__weakref__", "cursor", "loop", "slots", "timer")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._slots: dict[int, set[Deadline]] = {}
-        self._cursor = 0
+        self.slots: dict[int, set[Deadline]] = {}
+        self.cursor = 0
         """The next slot to expire."""
-        self._timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | None = None
 
-    def add(self, deadline: Deadline, seconds: float) -> None:
-        now = self.loop.time()
-        slot = math.ceil((now + seconds) / TICK)
-        if self._timer is not None and slot < self._cursor:  # due at once: the next tick expires it
-            slot = self._cursor
-        deadline.slot = slot
-        pending = self._slots.get(slot)
-        if pending is None:
-            pending = self._slots[slot] = set()
-        pending.add(deadline)
-        if self._timer is None:
-            self._cursor = min(slot, math.floor(now / TICK) + 1)
-            self._timer = self.loop.call_at(self._cursor * TICK, self._tick)
-
-    def discard(self, deadline: Deadline) -> None:
-        pending = self._slots.get(deadline.slot)
-        if pending is not None:
-            pending.discard(deadline)
-            if not pending:
-                del self._slots[deadline.slot]
+    def start(self, now: float, slot: int) -> None:
+        """Arm the timer: the first deadline of an idle wheel was filed in ``slot``."""
+        self.cursor = min(slot, math.floor(now / TICK) + 1)
+        self.timer = self.loop.call_at(self.cursor * TICK, self._tick)
 
     def _tick(self) -> None:
         """Expire every slot that has passed; look again next tick while any deadline is pending."""
-        slots = self._slots
+        slots = self.slots
         now_slot = math.floor(self.loop.time() / TICK)
-        while self._cursor <= now_slot and slots:
-            for deadline in slots.pop(self._cursor, ()):
+        while self.cursor <= now_slot and slots:
+            for deadline in slots.pop(self.cursor, ()):
                 deadline.expire()
-            self._cursor += 1
-        self._timer = self.loop.call_at(self._cursor * TICK, self._tick) if slots else None
+            self.cursor += 1
+        self.timer = self.loop.call_at(self.cursor * TICK, self._tick) if slots else None
 
 
 _wheels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Wheel] = weakref.WeakKeyDictionary()
-_last: list[_Wheel] = []
-"""The wheel used last (a gateway process runs one loop), found without the weak dictionary's lookup."""
 
 
-def _wheel_of(loop: asyncio.AbstractEventLoop) -> _Wheel:
-    if _last and _last[0].loop is loop:
-        return _last[0]
+def _new_wheel(loop: asyncio.AbstractEventLoop) -> _Wheel:
     wheel = _wheels.get(loop)
     if wheel is None:
         wheel = _wheels[loop] = _Wheel(loop)
-    _last[:] = [wheel]
     return wheel
 
 
-class Deadline:
-    """One block's deadline (see the module docstring); made by :func:`deadline`."""
+_last_wheel: _Wheel | None = None
+"""The wheel used last (a gateway process runs one loop), found without the weak dictionary's lookup."""
 
-    __slots__ = ("_cancelling", "_task", "_wheel", "expired", "seconds", "slot")
+
+class Deadline:
+    """One block's deadline (see the module docstring): ``with Deadline(seconds): await ...`` in a task."""
+
+    __slots__ = ("_cancelling", "_slots", "_task", "expired", "seconds", "slot")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self.slot = 0
         self.expired = False
         """Whether the deadline passed while the block ran (its task was then cancelled)."""
-        self._task: asyncio.Task[object] | None = None
-        self._wheel: _Wheel | None = None
-        self._cancelling = 0
 
     def __enter__(self) -> Deadline:
-        task = asyncio.current_task()
+        global _last_wheel
+        loop = asyncio.get_running_loop()
+        task = _current_task(loop)
         if task is None:
             raise RuntimeError("a deadline needs a running task")
         self._task = task
         self._cancelling = task.cancelling() if _COUNTS_CANCELS else 0
-        self._wheel = _wheel_of(task.get_loop())
-        self._wheel.add(self, self.seconds)
+        wheel = _last_wheel
+        if wheel is None or wheel.loop is not loop:
+            wheel = _last_wheel = _new_wheel(loop)
+        now = loop.time()
+        slot = math.ceil((now + self.seconds) / TICK)
+        if wheel.timer is None:
+            wheel.start(now, slot)
+        elif slot < wheel.cursor:  # due at once: the next tick expires it
+            slot = wheel.cursor
+        self.slot = slot
+        self._slots = slots = wheel.slots
+        pending = slots.get(slot)
+        if pending is None:
+            slots[slot] = {self}
+        else:
+            pending.add(self)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        assert self._wheel is not None and self._task is not None
-        self._wheel.discard(self)
+        slots = self._slots
+        pending = slots.get(self.slot)
+        if pending is not None:
+            pending.discard(self)
+            if not pending:
+                del slots[self.slot]
         if not self.expired:
             return
         left = self._task.uncancel() if _COUNTS_CANCELS else 0
@@ -122,12 +136,10 @@ class Deadline:
 
     def expire(self) -> None:
         """The deadline passed: cancel the block's task (called by the wheel)."""
-        if self._task is not None and not self._task.done():
+        if not self._task.done():
             self.expired = True
             self._task.cancel()
 
 
-def deadline(seconds: float) -> Deadline:
-    """A context manager raising ``TimeoutError`` from a block still running after ``seconds`` (up to
-    :data:`TICK` later); use it in a task (``with deadline(5): await ...``)."""
-    return Deadline(seconds)
+deadline = Deadline
+"""``with deadline(seconds):`` (the name reads as the ``asyncio.timeout`` it stands in for)."""
