@@ -50,7 +50,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+
+from msgspec import Struct, field
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")
 _USE = re.compile("use:")
@@ -59,8 +61,7 @@ REFUSAL = "I can't help with that."
 TEXT_BEFORE_ERROR = "delivered before the error"
 
 
-@dataclass
-class EchoRequest:
+class EchoRequest(Struct, kw_only=True):
     """What an upstream received, in provider-neutral form."""
 
     system: list[str] = field(default_factory=list)
@@ -76,8 +77,7 @@ class EchoRequest:
     """A web search tool was given."""
 
 
-@dataclass
-class EchoReply:
+class EchoReply(Struct, kw_only=True):
     """What the upstream answers."""
 
     text: str | None = None
@@ -117,43 +117,51 @@ def _reply(request: EchoRequest, prompt: str) -> EchoReply:
     if request.tool_output is not None:
         step = _step(request, prompt, _calls_since_prompt(request))
         return step or EchoReply(text=f"tool said: {request.tool_output}")
-    if prompt.startswith("error:") and prompt[6:9].isdigit():
-        return EchoReply(error_status=int(prompt[6:9]))
-    if prompt == "system?":
-        return EchoReply(text="\n".join(request.system))
-    if prompt == "history?":
-        return EchoReply(text=" | ".join(f"{role}:{text}" for role, text in request.turns))
-    if prompt == "image?":
-        return EchoReply(text=f"images: {request.images}")
-    if prompt == "length!":
-        return EchoReply(text="cut short", finish="length")
-    if prompt.startswith("inband-error:") and prompt[13:16].isdigit():
-        return EchoReply(inband_error=int(prompt[13:16]))
-    if prompt.startswith("text-then-error:") and prompt[16:19].isdigit():
-        return EchoReply(text=TEXT_BEFORE_ERROR, inband_error=int(prompt[16:19]))
-    if prompt == "cut!":
-        return EchoReply(text="this stream will be cut off", cut=True)
-    if prompt == "file?":
-        return EchoReply(text=f"files: {request.files}")
-    if prompt == "slow!":
-        return EchoReply(text=prompt, delay=SLOW_DELAY)
-    if prompt == "think!":
-        return EchoReply(text="thought", reasoning="thinking hard")
-    if prompt == "refuse!":
-        return EchoReply(refusal=REFUSAL, finish="refusal")
-    if prompt == "stream-error!":
-        return EchoReply(text="partial answer", stream_error=True)
-    if prompt == "endless!":
-        return EchoReply(text="tick " * 100, pace=0.05)
+    exact = _EXACT.get(prompt)
+    if exact is not None:
+        return exact(request, prompt)
+    marked = ":" in prompt  # every rule below but JSON output and tools has a ``word:`` in the prompt
+    if marked:
+        coded = _coded(prompt)
+        if coded is not None:
+            return coded
     if request.json_output:
         return EchoReply(text=json.dumps({"text": prompt}))
-    scripted = _scripted(request, prompt)
-    if scripted is not None:
-        return scripted
+    if marked:
+        scripted = _scripted(request, prompt)
+        if scripted is not None:
+            return scripted
     if request.tools and request.tool_choice != "none":
         name = request.forced_tool or request.tools[0]
         return EchoReply(call_name=name, call_arguments=json.dumps({"text": prompt}))
     return EchoReply(text=prompt)
+
+
+_EXACT: dict[str, Callable[[EchoRequest, str], EchoReply]] = {
+    "system?": lambda request, prompt: EchoReply(text="\n".join(request.system)),
+    "history?": lambda request, prompt: EchoReply(text=" | ".join(f"{role}:{text}" for role, text in request.turns)),
+    "image?": lambda request, prompt: EchoReply(text=f"images: {request.images}"),
+    "length!": lambda request, prompt: EchoReply(text="cut short", finish="length"),
+    "cut!": lambda request, prompt: EchoReply(text="this stream will be cut off", cut=True),
+    "file?": lambda request, prompt: EchoReply(text=f"files: {request.files}"),
+    "slow!": lambda request, prompt: EchoReply(text=prompt, delay=SLOW_DELAY),
+    "think!": lambda request, prompt: EchoReply(text="thought", reasoning="thinking hard"),
+    "refuse!": lambda request, prompt: EchoReply(refusal=REFUSAL, finish="refusal"),
+    "stream-error!": lambda request, prompt: EchoReply(text="partial answer", stream_error=True),
+    "endless!": lambda request, prompt: EchoReply(text="tick " * 100, pace=0.05),
+}
+"""The rules whose prompt is one exact word (looked up at once: a plain prompt passes every rule)."""
+
+
+def _coded(prompt: str) -> EchoReply | None:
+    """The ``error:NNN``, ``inband-error:NNN`` and ``text-then-error:NNN`` rules."""
+    if prompt.startswith("error:") and prompt[6:9].isdigit():
+        return EchoReply(error_status=int(prompt[6:9]))
+    if prompt.startswith("inband-error:") and prompt[13:16].isdigit():
+        return EchoReply(inband_error=int(prompt[13:16]))
+    if prompt.startswith("text-then-error:") and prompt[16:19].isdigit():
+        return EchoReply(text=TEXT_BEFORE_ERROR, inband_error=int(prompt[16:19]))
+    return None
 
 
 def _scripted(request: EchoRequest, prompt: str) -> EchoReply | None:
