@@ -27,7 +27,7 @@ _CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
 
 def fields(exchange: Exchange, trace_id: str | None = None) -> dict[str, Any]:
     """The access-log fields of a finished exchange (``None`` values left out)."""
-    usage = exchange.usage or {}
+    usage = exchange.usage
     entry: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
         "request_id": exchange.request_id,
@@ -40,11 +40,11 @@ def fields(exchange: Exchange, trace_id: str | None = None) -> dict[str, Any]:
         "status": exchange.status,
         "error_code": exchange.code,
         "stream": exchange.stream,
-        "input_tokens": usage.get("input"),
-        "cached_input_tokens": usage.get("cached_input"),
-        "cache_write_input_tokens": usage.get("cache_write_input"),
-        "output_tokens": usage.get("output"),
-        "reasoning_tokens": usage.get("reasoning"),
+        "input_tokens": usage.input if usage is not None else None,
+        "cached_input_tokens": usage.cached_input if usage is not None else None,
+        "cache_write_input_tokens": usage.cache_write_input if usage is not None else None,
+        "output_tokens": usage.output if usage is not None else None,
+        "reasoning_tokens": usage.reasoning if usage is not None else None,
         "cost_usd": exchange.cost_usd or None,
         "duration_ms": round(exchange.duration() * 1000, 3),
         "ttfb_ms": round((exchange.first_event - exchange.started) * 1000, 3)

@@ -66,9 +66,11 @@ class Observers:
 
     def started(self, exchange: Exchange, scope: dict[str, Any]) -> None:
         """The exchange was admitted: in-flight gauges, the server span, the caller's key."""
-        for name, value in scope["headers"]:
-            if name in _SESSION_HEADERS:
-                exchange.session_id = value[:128].decode("latin-1")
+        headers = scope["headers"]
+        if not _SESSION_HEADERS.isdisjoint(dict(headers)):  # built and compared in C: no Python loop per header
+            for name, value in headers:
+                if name in _SESSION_HEADERS:
+                    exchange.session_id = value[:128].decode("latin-1")
         if self.metrics is not None:
             self.metrics.in_flight_of(exchange.route).inc()
         if self.tracing is not None:
@@ -163,8 +165,7 @@ class Observers:
                              cached_input=usage.input_tokens_details.cached_tokens,
                              cache_write_input=cache_write if isinstance(cache_write, int) else 0,
                              reasoning=usage.output_tokens_details.reasoning_tokens)
-        exchange.usage = {"input": counts.input, "output": counts.output, "cached_input": counts.cached_input,
-                          "cache_write_input": counts.cache_write_input, "reasoning": counts.reasoning}
+        exchange.usage = counts
         cost = self.pricing.cost(kind, instance, model, counts)
         if cost is not None:
             exchange.cost_usd = cost
@@ -260,17 +261,20 @@ def _content(items: Any) -> str:
     return msgspec.json.encode(items).decode()
 
 
+_NO_USAGE = TokenCounts()
+
+
 def usage_record(exchange: Exchange) -> Any:
     """The usage-log record of an exchange."""
     from .auth.usage import UsageRecord
 
-    usage = exchange.usage or {}
+    usage = exchange.usage or _NO_USAGE
     return UsageRecord(
         time=time.time(), request_id=exchange.request_id, key_id=exchange.key_id or "", route=exchange.route,
         model=exchange.requested_model, instance=exchange.instance, upstream_model=exchange.model,
-        status=exchange.status, error_code=exchange.code or "", input_tokens=usage.get("input", 0),
-        cached_input_tokens=usage.get("cached_input", 0), cache_write_input_tokens=usage.get("cache_write_input", 0),
-        output_tokens=usage.get("output", 0), reasoning_tokens=usage.get("reasoning", 0),
+        status=exchange.status, error_code=exchange.code or "", input_tokens=usage.input,
+        cached_input_tokens=usage.cached_input, cache_write_input_tokens=usage.cache_write_input,
+        output_tokens=usage.output, reasoning_tokens=usage.reasoning,
         cost_usd=exchange.cost_usd or 0.0, duration_ms=round(exchange.duration() * 1000, 3),
         ttfb_ms=round((exchange.first_event - exchange.started) * 1000, 3) if exchange.first_event else None)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from msgspec import structs
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -130,7 +131,7 @@ class Metrics:
             self.disconnects.labels(exchange.route).inc()
         usage = exchange.usage
         if usage is not None:
-            for kind, count in usage.items():
+            for kind, count in structs.asdict(usage).items():
                 if count:
                     series.tokens_of(kind).inc(count)
         if exchange.cost_usd:
