@@ -56,7 +56,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.header_timeout: float = getattr(config, "header_timeout", 10.0)
         self._head_bytes = 0
         self._head_tail = b""
-        self._in_head = True
         self._head_started: float | None = None
         """When the head being read began (None while none is: a request is served, or the connection idles
         between requests under uvicorn's keep-alive timeout)."""
@@ -77,12 +76,20 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Refuse a head that would grow past the limit with this chunk (before it is parsed, so no request
-        starts); then feed the parser, as uvicorn does."""
+        starts); then feed the parser, as uvicorn does.
+
+        A chunk belongs to a head unless the current request's body is still arriving (uvicorn's cycle has
+        ``more_body`` until its message is complete), so heads are told apart without a parser callback of
+        ours; a head is complete when feeding it made a new cycle."""
         self._unset_keepalive_if_required()
-        in_head = self._in_head
-        if in_head and self._head_size(data) > self.max_header_bytes:
-            self._refuse_head()
-            return
+        cycle = self.cycle
+        in_head = cycle is None or not cycle.more_body or cycle.response_complete
+        if in_head:
+            if self._head_size(data) > self.max_header_bytes:
+                self._refuse_head()
+                return
+            if self._head_started is None:  # its first byte: the head's clock starts
+                self._head_started = self.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError:
@@ -94,9 +101,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             else:
                 self._unsupported_upgrade_warning()
             return
-        if in_head and self._in_head:  # the head goes on in the next chunk
+        if not in_head:
+            return
+        if self.cycle is cycle:  # the head goes on in the next chunk
             self._head_bytes += len(data)
             self._head_tail = data[-3:]
+        else:  # the head is complete: its clock stops
+            self._head_bytes = 0
+            self._head_started = None
 
     def _head_size(self, data: bytes) -> int:
         """The head's size once ``data`` is added: up to its blank line if ``data`` holds it (the line may
@@ -119,26 +131,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         message = "Invalid HTTP request received."
         self.logger.warning(message)
         self.send_400_response(message)
-
-    def on_message_begin(self) -> None:
-        """A new request head starts (also on a kept-alive connection): its clock starts."""
-        super().on_message_begin()
-        self._in_head = True
-        self._head_bytes = 0
-        self._head_started = self.loop.time()
-
-    def on_headers_complete(self) -> None:
-        """The head is complete: its clock stops."""
-        self._in_head = False
-        self._head_started = None
-        super().on_headers_complete()
-
-    def on_response_complete(self) -> None:
-        """Between requests, uvicorn's keep-alive timeout applies; the next head's first byte restarts the
-        clock."""
-        self._in_head = True
-        self._head_bytes = 0
-        super().on_response_complete()
 
     def _check_head(self) -> None:
         """The connection's timer: close it when the head being read is late, else look again when it would
@@ -169,6 +161,7 @@ def server_config(app: Any, settings: ServerSettings, *, keepalive_seconds: floa
         "ws_max_size": settings.max_body_bytes,
         "log_level": settings.log_level,
         "access_log": False,  # the gateway writes its own access log (gateway_core.access_log)
+        "proxy_headers": False,  # nothing reads the client's address or scheme: no X-Forwarded-* rewriting
         "lifespan": "on",
         "timeout_graceful_shutdown": round(settings.shutdown_grace),
         "log_config": log_config(settings.log_stream),
