@@ -28,6 +28,10 @@ _INVALID_HOST = InvalidRequestError(
 )
 
 
+_KNOWN_HOSTS = 64
+"""``Host`` values whose verdict is remembered (client-chosen: bounded)."""
+
+
 def host_name(value: bytes) -> bytes:
     """The host of a ``Host`` header value, lowercased and without its port (``[::1]:8080`` -> ``[::1]``)."""
     value = value.strip().lower()
@@ -73,15 +77,23 @@ class EdgeGuard:
         origins = [origin.strip().rstrip("/").lower() for origin in allowed_origins]
         self.any_origin = "*" in origins
         self.origins = frozenset(origin.encode() for origin in origins)
+        self._verdicts: dict[bytes, bool] = {}
 
     def host_allowed(self, headers: list[tuple[bytes, bytes]]) -> bool:
-        """Whether the request's ``Host`` names this gateway (a missing ``Host`` does not)."""
+        """Whether the request's ``Host`` names this gateway (a missing ``Host`` does not). The verdicts on
+        the first :data:`_KNOWN_HOSTS` values seen are kept (clients send one or two), so most requests
+        cost a dictionary lookup."""
         if self.any_host:
             return True
         for name, value in headers:
             if name == b"host":
-                host = host_name(value)
-                return host in self.hosts or (bool(self.suffixes) and host.endswith(self.suffixes))
+                verdict = self._verdicts.get(value)
+                if verdict is None:
+                    host = host_name(value)
+                    verdict = host in self.hosts or (bool(self.suffixes) and host.endswith(self.suffixes))
+                    if len(self._verdicts) < _KNOWN_HOSTS:
+                        self._verdicts[value] = verdict
+                return verdict
         return False
 
     def origin_allowed(self, headers: list[tuple[bytes, bytes]]) -> bool:
