@@ -279,8 +279,9 @@ class ResponseBuilder:
     def _settled(self) -> None:
         """The resource is final: let the owner decide what it says (e.g. ``store``) before the terminal
         event encodes it."""
-        if self._settle is not None:
-            self._settle(self.resource)
+        settle, self._settle = self._settle, None  # once; and the owner's callback (which holds the owner's
+        if settle is not None:                        # state, holding this builder) is let go: no cycle for the GC
+            settle(self.resource)
 
     def _end(self) -> None:
         self.done = True
