@@ -124,6 +124,9 @@ CALL_KEY = "call:"
 def calls_without_reasoning(request: ResponseRequest) -> list[str]:
     """The call ids of a request that replays function calls but no reasoning item at all (a hand-written
     loop, chat-style code): the calls whose round-trip data the store may hold. Cheap for every other request."""
+    kinds = set(map(type, request.items))  # in C: most requests have no calls, agents' have reasoning too
+    if FunctionCall not in kinds or Reasoning in kinds:
+        return []
     calls: list[str] = []
     for item in request.items:
         kind = type(item)
@@ -136,7 +139,7 @@ def calls_without_reasoning(request: ResponseRequest) -> list[str]:
 
 def has_references(request: ResponseRequest) -> bool:
     """Whether the request needs the store to be expanded."""
-    return request.previous_response_id is not None or any(type(item) is ItemReference for item in request.items)
+    return request.previous_response_id is not None or ItemReference in map(type, request.items)  # scanned in C
 
 
 class Conversations:

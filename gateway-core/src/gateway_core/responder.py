@@ -98,7 +98,7 @@ class Responder:
         if calls:
             await self.conversations.restore_reasoning(request, calls)
         route = self.router.route(request.model, request.provider)  # type: ignore[arg-type]
-        if any(type(item) is Compaction for item in request.items):
+        if Compaction in map(type, request.items):  # scanned in C
             open_compactions(request, self.sealer, {target.instance.name for target in route.targets})
         exchange = current_exchange.get()
         if exchange is not None:

@@ -25,6 +25,7 @@ from msgspec import Struct
 
 from .errors import InvalidRequestError
 from .types import (
+    HOSTED_ITEM_TYPES,
     WEB_SEARCH_TOOLS,
     CustomChoice,
     CustomTool,
@@ -69,6 +70,8 @@ class ToolPlan(Struct):
 
 
 _SPECIAL_ITEMS = (CustomToolCall, CustomToolCallOutput, WebSearchCall)
+_PLANNED_ITEMS = frozenset((*_SPECIAL_ITEMS, HostedItem, *HOSTED_ITEM_TYPES))
+"""Item types that need a plan (the hosted ones are HostedItem's subclasses)."""
 
 
 def needs_plan(request: ResponseRequest) -> bool:
@@ -76,12 +79,11 @@ def needs_plan(request: ResponseRequest) -> bool:
     for tool in request.tools or ():
         if type(tool) is not FunctionTool:
             return True
-    for item in request.items:
-        kind = type(item)
-        if kind in _SPECIAL_ITEMS or isinstance(item, HostedItem) or (
-                kind is FunctionCall and item.namespace is not None):  # type: ignore[union-attr]
-            return True
-    return False
+    kinds = set(map(type, request.items))  # in C: a long history is not walked in Python
+    if not kinds.isdisjoint(_PLANNED_ITEMS):
+        return True
+    return FunctionCall in kinds and any(type(item) is FunctionCall and item.namespace is not None  # type: ignore[union-attr]
+                                         for item in request.items)
 
 
 def tool_kind(tool: Tool) -> str:
