@@ -141,11 +141,14 @@ class Observers:
         if self.metrics is None:
             return None
         exchange = current_exchange.get()
-        return self.metrics.streams_in_flight.labels(exchange.route if exchange is not None else "responses")
+        route = exchange.route if exchange is not None else "responses"
+        return self.metrics.child(self.metrics.streams_in_flight, route)
 
     def gap_meter(self, instance: str) -> Any:
         """The ``observe`` of the time-between-chunks histogram of ``instance`` (None with metrics off)."""
-        return self.metrics.event_gap_seconds.labels(instance).observe if self.metrics is not None else None
+        if self.metrics is None:
+            return None
+        return self.metrics.child(self.metrics.event_gap_seconds, instance).observe
 
     def cooled_down(self, target: Target) -> None:
         """A target was taken out of rotation."""

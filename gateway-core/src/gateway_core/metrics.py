@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from msgspec import structs
 from prometheus_client import (
@@ -93,18 +94,24 @@ class Metrics:
                                    ["route"], **kw)
         self._series: dict[tuple[object, ...], _Series] = {}
         """Children by label combination; bounded as the labels are (configured names, the gateway's codes)."""
-        self._in_flight: dict[str, Gauge] = {}
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
 
     def model_label(self, instance: str, model: str) -> str:
         """``model`` when the configuration names it for ``instance``, else ``other`` (bounded cardinality)."""
         return model if (instance, model) in self.known_models else OTHER
 
     def in_flight_of(self, route: str) -> Gauge:
-        """The in-flight gauge of ``route`` (its child cached: ``labels()`` costs more than the update)."""
-        child = self._in_flight.get(route)
-        if child is None:
-            child = self._in_flight[route] = self.in_flight.labels(route)
-        return child
+        """The in-flight gauge of ``route``."""
+        return self.child(self.in_flight, route)
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached: ``labels()`` costs more than the update. Only for bounded
+        labels (routes, configured instance names)."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def observe(self, exchange: Exchange) -> None:
         """Count one finished exchange."""
