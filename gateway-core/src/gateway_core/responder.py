@@ -167,24 +167,19 @@ class Responder:
         gap = self.observers.gap_meter(target.instance.name)
         try:
             with deadline(max(0.001, target.timeout - (monotonic() - attempt.started))):
-                if gap is None or exchange is None:  # no metrics: only the first event's time is kept
-                    async for batch in iterator:
-                        if batch and exchange is not None and exchange.first_event is None:
-                            exchange.first_event = clock()
-                        builder.feed(batch)
-                        await write(builder)
-                else:  # the metrics also time the upstream's waits and the gaps between its chunks
-                    waited = last = clock()
-                    async for batch in iterator:
-                        now = clock()
+                waited = last = clock()
+                async for batch in iterator:
+                    now = clock()
+                    if exchange is not None:
                         exchange.upstream_seconds += now - waited
                         if exchange.first_event is None and batch:
                             exchange.first_event = now
+                    if gap is not None:
                         gap(now - last)
                         last = now
-                        builder.feed(batch)
-                        await write(builder)
-                        waited = clock()
+                    builder.feed(batch)
+                    await write(builder)
+                    waited = clock()
             builder.finish()
         except ClientGone:
             raise
