@@ -127,14 +127,7 @@ def calls_without_reasoning(request: ResponseRequest) -> list[str]:
     kinds = set(map(type, request.items))  # in C: most requests have no calls, agents' have reasoning too
     if FunctionCall not in kinds or Reasoning in kinds:
         return []
-    calls: list[str] = []
-    for item in request.items:
-        kind = type(item)
-        if kind is Reasoning:
-            return []
-        if kind is FunctionCall:
-            calls.append(item.call_id)  # type: ignore[union-attr]
-    return calls
+    return [item.call_id for item in request.items if type(item) is FunctionCall]  # type: ignore[union-attr]
 
 
 def has_references(request: ResponseRequest) -> bool:

@@ -279,8 +279,10 @@ class ResponseBuilder:
     def _settled(self) -> None:
         """The resource is final: let the owner decide what it says (e.g. ``store``) before the terminal
         event encodes it."""
-        settle, self._settle = self._settle, None  # once; and the owner's callback (which holds the owner's
-        if settle is not None:                        # state, holding this builder) is let go: no cycle for the GC
+        # once only; and letting go of the callback (it holds the owner's state, which holds this builder)
+        # leaves no reference cycle for the garbage collector
+        settle, self._settle = self._settle, None
+        if settle is not None:
             settle(self.resource)
 
     def _end(self) -> None:

@@ -69,8 +69,7 @@ class ToolPlan(Struct):
     """The tools left out, as ``"tools[3] (web_search)"``."""
 
 
-_SPECIAL_ITEMS = (CustomToolCall, CustomToolCallOutput, WebSearchCall)
-_PLANNED_ITEMS = frozenset((*_SPECIAL_ITEMS, HostedItem, *HOSTED_ITEM_TYPES))
+_PLANNED_ITEMS = frozenset((CustomToolCall, CustomToolCallOutput, WebSearchCall, HostedItem, *HOSTED_ITEM_TYPES))
 """Item types that need a plan (the hosted ones are HostedItem's subclasses)."""
 
 

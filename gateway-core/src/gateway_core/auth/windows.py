@@ -103,8 +103,9 @@ class MemoryWindows(Windows):
         """:meth:`hit` without an ``await`` (``now``: the Unix time, default the current one)."""
         now = time.time() if now is None else now
         counter = self._counter(kind, scope, now)
-        allowed = _counted(counter, limit, cost, now % WINDOW_SECONDS)
-        return Window(allowed, *_state(limit, counter[1], counter[2], now % WINDOW_SECONDS))
+        elapsed = now % WINDOW_SECONDS
+        allowed = _counted(counter, limit, cost, elapsed)
+        return Window(allowed, *_state(limit, counter[1], counter[2], elapsed))
 
     def state(self, kind: str, scope: tuple[str, ...], limit: int, now: float | None = None) -> Window:
         """:meth:`look` without an ``await``."""
